@@ -1,0 +1,110 @@
+/**
+ * Helpers several stages share: input files that may come from an artifact,
+ * the kubeconfig, and the common input/output declarations.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { FileError, InputError } from '../core/errors.ts';
+import { describeTarget, kubeArgs, resolveKube, type KubeArgs, type KubeTarget } from '../core/kube.ts';
+import type { InputSpec } from '../core/spec.ts';
+import type { StageContext } from '../core/stage.ts';
+
+/** The `kubeconfig` input, identical on every stage that talks to a cluster. */
+export const kubeconfigInput: InputSpec = {
+  name: 'kubeconfig',
+  description:
+    'Kubeconfig path or content. Default: `KUBECONFIG`, then in-cluster credentials, then `~/.kube/config`. Exported as `KUBECONFIG` to aicr.',
+  kind: 'string',
+  secret: false,
+};
+
+/** True for inputs aicr reads itself: `cm://`, `http://`, `https://`. */
+export function isRemote(ref: string): boolean {
+  return /^(cm|https?):\/\//.test(ref);
+}
+
+/**
+ * Resolve the cluster for this stage and log which one was chosen.
+ * @returns the target (undefined when nothing is configured) and aicr argv/env for it.
+ */
+export async function kubeFor(ctx: StageContext): Promise<{ target?: KubeTarget } & KubeArgs> {
+  const target = await resolveKube(ctx.inputs.optional('kubeconfig'), ctx.env, ctx.tempDir);
+  if (target) ctx.log.info(`Kubernetes: ${describeTarget(target)}`);
+  return { target, ...kubeArgs(target) };
+}
+
+/**
+ * Locate an input document that is either a path/URI (`pathInput`) or inside
+ * an earlier stage's artifact (`artifactInput`).
+ *
+ * With an artifact, `pathInput` (if given) is the path inside the artifact;
+ * otherwise the artifact must hold exactly one file with one of `extensions`.
+ *
+ * @returns an absolute local path, a `cm://`/`http(s)://` URI passed through,
+ *   or `undefined` when neither input is set.
+ * @throws InputError when the file does not exist or the artifact is ambiguous.
+ */
+export async function fileOrArtifact(
+  ctx: StageContext,
+  pathInput: string,
+  artifactInput?: string,
+  extensions: readonly string[] = ['.yaml', '.yml', '.json'],
+): Promise<string | undefined> {
+  const ref = ctx.inputs.optional(pathInput);
+  const artifact = artifactInput ? ctx.inputs.optional(artifactInput) : undefined;
+  if (artifact && artifactInput) {
+    const dir = await ctx.downloadArtifact(artifact);
+    if (ref) {
+      const inside = path.resolve(dir, ref);
+      if (!inside.startsWith(path.resolve(dir) + path.sep)) throw new InputError(pathInput, `'${ref}' escapes the artifact directory`);
+      await mustExist(inside, pathInput, `in artifact '${artifact}'`);
+      return inside;
+    }
+    const entries = (await fs.readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile() && extensions.includes(path.extname(e.name)) && !e.name.endsWith('.meta.json'))
+      .map((e) => path.join(e.parentPath, e.name));
+    if (entries.length !== 1) {
+      throw new InputError(
+        artifactInput,
+        `artifact '${artifact}' holds ${entries.length} ${extensions.join('/')} files (${entries.map((e) => path.relative(dir, e)).join(', ') || 'none'}); set input '${pathInput}' to the one to use`,
+      );
+    }
+    return entries[0];
+  }
+  if (!ref) return undefined;
+  if (isRemote(ref)) return ref;
+  const abs = ctx.resolve(ref);
+  await mustExist(abs, pathInput);
+  return abs;
+}
+
+async function mustExist(p: string, input: string, where = ''): Promise<void> {
+  try {
+    await fs.access(p);
+  } catch {
+    throw new InputError(input, `'${p}' does not exist${where ? ` ${where}` : ''}`);
+  }
+}
+
+/** Same as {@link fileOrArtifact} but for a directory product (a bundle). */
+export async function dirOrArtifact(ctx: StageContext, pathInput: string, artifactInput: string): Promise<string | undefined> {
+  const ref = ctx.inputs.optional(pathInput);
+  const artifact = ctx.inputs.optional(artifactInput);
+  let dir: string | undefined;
+  if (artifact) {
+    const root = await ctx.downloadArtifact(artifact);
+    dir = ref ? path.resolve(root, ref) : root;
+  } else if (ref) {
+    dir = ctx.resolve(ref);
+  } else {
+    return undefined;
+  }
+  const st = await fs.stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new FileError(dir, `is not a directory (input '${artifact ? artifactInput : pathInput}')`);
+  return dir;
+}
+
+/** Split `output` into the directory and file name a product is uploaded from. */
+export function productOf(file: string): { root: string; files: string[] } {
+  return { root: path.dirname(file), files: [path.basename(file)] };
+}

@@ -1,0 +1,144 @@
+/**
+ * deploy stage: verify the bundle, then deploy.sh, dry-run plan, or GitOps commit.
+ */
+import { getExecOutput } from '@actions/exec';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { shellQuote, stripAnsi } from '../../core/aicr.ts';
+import { InputError, StageError } from '../../core/errors.ts';
+import { listFiles } from '../../core/fsutil.ts';
+import { code, sections, table } from '../../core/markdown.ts';
+import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
+import { dirOrArtifact, kubeFor } from '../common.ts';
+import { verifyChecksums } from './checksums.ts';
+import { commitBundle } from './gitops.ts';
+import { readPlan, type Plan } from './plan.ts';
+import { spec } from './spec.ts';
+
+/** Printed by deploy.sh (v0.11.1 template) when `--best-effort` swallowed failures. */
+const BEST_EFFORT_FAILED = /WARNING: the following components failed:(.*)$/m;
+
+/** deploy.sh argv from the inputs (flags of the v0.11.1 deploy.sh.tmpl usage line). */
+export function deployScriptArgs(wait: boolean, bestEffort: boolean, retries: number | undefined): string[] {
+  const args: string[] = [];
+  if (!wait) args.push('--no-wait');
+  if (bestEffort) args.push('--best-effort');
+  if (retries !== undefined) args.push('--retries', String(retries));
+  return args;
+}
+
+function onPath(bin: string, env: Readonly<Record<string, string | undefined>>): boolean {
+  return (env.PATH ?? '').split(path.delimiter).some((d) => {
+    try {
+      fs.accessSync(path.join(d, bin), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function planTable(plan: Plan): string {
+  return table(['#', 'component', 'namespace', 'chart', 'version'], plan.steps.map((s) => [s.order, s.component, s.namespace, s.chart, s.version]));
+}
+
+async function run(ctx: StageContext): Promise<StageResult> {
+  const { inputs, log } = ctx;
+  const bundleDir = await dirOrArtifact(ctx, 'bundle', 'bundle-artifact');
+  if (!bundleDir) throw new InputError('bundle', 'is required: give the bundle directory or bundle-artifact');
+  const expected = inputs.optional('expected-checksums-sha256')?.toLowerCase();
+  if (expected && !/^[0-9a-f]{64}$/.test(expected)) throw new InputError('expected-checksums-sha256', `'${expected}' is not a SHA-256 hex digest`);
+  const mode = inputs.string('mode');
+  if (mode === 'gitops' && !inputs.optional('gitops-repo')) throw new InputError('gitops-repo', 'is required with mode gitops');
+
+  const files = await listFiles(bundleDir);
+  const report = await log.step('bundle.verify', { bundle: bundleDir }, () => verifyChecksums(bundleDir, files), (r) => ({ files: r.entries.length, uncovered: r.uncovered.length }));
+  if (expected && report.checksumsSha256 !== expected) {
+    throw new StageError(
+      `bundle ${bundleDir} is not the approved one: checksums.txt sha256 is ${report.checksumsSha256}, expected-checksums-sha256 is ${expected}; nothing was run`,
+    );
+  }
+  log.info(`verified ${report.entries.length} files against checksums.txt (sha256 ${report.checksumsSha256})`);
+  for (const f of report.uncovered) log.warning(`not covered by checksums.txt: ${f}`);
+  const plan = await readPlan(bundleDir, files);
+  const outputs: Record<string, string> = {
+    'checksums-sha256': report.checksumsSha256,
+    'verified-files': String(report.entries.length),
+    deployer: plan.deployer,
+    plan: JSON.stringify(plan.steps),
+    deployed: 'false',
+    'commit-sha': '',
+    'gitops-changed': 'false',
+  };
+  const head = `Bundle ${code(bundleDir)} (${plan.deployer}): ${report.entries.length} files verified, checksums.txt sha256 ${code(report.checksumsSha256)}${expected ? ' (matches the approved bundle)' : ''}`;
+
+  if (inputs.bool('dry-run')) {
+    log.info(`dry-run: would ${mode === 'gitops' ? `commit the bundle to ${inputs.string('gitops-repo')}/${inputs.string('gitops-path')}` : `run deploy.sh for ${plan.steps.length} components`}:`);
+    for (const s of plan.steps) log.info(`  ${s.order}. ${s.component} ${s.chart}@${s.version} → ${s.namespace}`);
+    return { outputs, summary: sections('## AICR deploy (dry-run: nothing was run)', head, planTable(plan)) };
+  }
+
+  if (mode === 'gitops') {
+    const res = await log.step('gitops.commit', { repo: inputs.string('gitops-repo'), path: inputs.string('gitops-path') }, () =>
+      commitBundle(
+        {
+          repo: ctx.resolve(inputs.string('gitops-repo')),
+          subdir: inputs.string('gitops-path'),
+          bundleDir,
+          files,
+          message: inputs.string('gitops-message'),
+          authorName: inputs.string('gitops-author-name'),
+          authorEmail: inputs.string('gitops-author-email'),
+          push: inputs.bool('gitops-push'),
+          remote: inputs.string('gitops-remote'),
+          branch: inputs.optional('gitops-branch') ?? '',
+        },
+        log,
+      ),
+    );
+    outputs['commit-sha'] = res.commit;
+    outputs['gitops-changed'] = String(res.changed);
+    return {
+      outputs,
+      summary: sections(
+        '## AICR deploy (GitOps)',
+        head,
+        res.changed
+          ? `Committed ${code(res.commit.slice(0, 12))} to ${code(inputs.string('gitops-path'))}${res.pushed ? ` and pushed to ${code(res.branch)}` : ' (not pushed)'}.`
+          : `${code(inputs.string('gitops-path'))} already matched the bundle; no commit.`,
+        planTable(plan),
+      ),
+    };
+  }
+
+  const script = path.join(bundleDir, 'deploy.sh');
+  if (plan.deployer !== 'helm' || !fs.existsSync(script)) {
+    throw new InputError('mode', `bundle ${bundleDir} has no deploy.sh (an ${plan.deployer} bundle); use mode gitops to hand it to Argo CD`);
+  }
+  const missing = ['kubectl', 'helm'].filter((b) => !onPath(b, ctx.env));
+  if (missing.length > 0) throw new StageError(`deploy.sh needs ${missing.join(' and ')} on PATH; install them before this step (nothing was run)`);
+  const kube = await kubeFor(ctx);
+  if (!kube.target) throw new InputError('kubeconfig', 'no cluster configured: set input kubeconfig or KUBECONFIG (nothing was run)');
+  const args = deployScriptArgs(inputs.bool('wait'), inputs.bool('best-effort'), inputs.int('retries'));
+  const command = `${Object.entries(kube.env).map(([k, v]) => `${k}=${shellQuote(v)} `).join('')}bash ${shellQuote(script)} ${args.map(shellQuote).join(' ')}`.trim();
+  log.info(`$ ${command}`);
+  const result = await log.step('deploy.sh', { args, components: plan.steps.length }, () =>
+    getExecOutput('bash', [script, ...args], {
+      cwd: bundleDir,
+      env: { ...(process.env as Record<string, string>), ...kube.env },
+      silent: true,
+      ignoreReturnCode: true,
+      listeners: { stdline: (l) => log.info(`  ${stripAnsi(l)}`), errline: (l) => log.info(`  ${stripAnsi(l)}`) },
+    }),
+  );
+  if (result.exitCode !== 0) {
+    const tail = stripAnsi(`${result.stdout}\n${result.stderr}`).trim().split('\n').slice(-3).join(' | ');
+    throw new StageError(`deploy.sh exited ${result.exitCode}: ${tail}`);
+  }
+  const failed = BEST_EFFORT_FAILED.exec(result.stdout);
+  if (failed) throw new StageError(`deploy.sh (--best-effort) finished but components failed:${failed[1]}`);
+  outputs.deployed = 'true';
+  return { outputs, summary: sections('## AICR deploy', head, `deploy.sh ran to success with ${code(args.join(' ') || '(defaults)')}.`, planTable(plan)) };
+}
+
+export const stage: Stage = { spec, run };
