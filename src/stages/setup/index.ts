@@ -87,7 +87,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
   process.env.RUNNER_TOOL_CACHE ||= path.join(os.homedir(), '.cache', 'aicr-ci', 'tool-cache');
   process.env.RUNNER_TEMP ||= ctx.tempDir;
   const tc = await import('@actions/tool-cache');
-  const cached = tc.find('aicr', version, platform.arch);
+  const cached = tc.find('aicr', version); // tool-cache keys by os.arch() (x64), like every setup-* action
   if (cached) {
     log.info(`aicr ${version} found in the tool cache at ${cached}`);
     return done(path.join(cached, 'aicr'), 'cache', 'from the tool cache');
@@ -123,7 +123,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
   const reported = await aicrVersionOf(binary);
   if (!reported) throw new StageError(`${archive} holds no runnable aicr binary`);
   if (reported !== version) log.warning(`the archive's aicr reports version ${reported}, expected ${version}`);
-  const toolDir = await tc.cacheDir(extracted, 'aicr', version, platform.arch);
+  const toolDir = await tc.cacheDir(extracted, 'aicr', version);
   return done(path.join(toolDir, 'aicr'), 'false', `downloaded, verified (sha256 ${code(actual)}) and cached`);
 }
 
