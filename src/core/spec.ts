@@ -57,8 +57,10 @@ export interface StageSpec {
   readonly name: string;
   /** Human title for summaries and docs. */
   readonly title: string;
-  /** One-paragraph description (first sentence is the summary line). */
+  /** One-paragraph description. */
   readonly description: string;
+  /** One line, at most 125 characters (GitHub Marketplace's limit for action.yml descriptions). */
+  readonly summary?: string;
   readonly inputs: readonly InputSpec[];
   readonly outputs: readonly OutputSpec[];
 }

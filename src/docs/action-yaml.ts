@@ -6,7 +6,6 @@ import type { InputSpec, StageSpec } from '../core/spec.ts';
 import type { Stage } from '../core/stage.ts';
 import { STAGE_LOADERS } from '../stages/index.ts';
 
-const HEADER = '# Generated from src/stages/<stage>/spec.ts by `npm run gen`. Do not edit.\n';
 
 function inputDescription(i: InputSpec): string {
   if (i.kind === 'enum') return `${i.description} One of: ${(i.values ?? []).join(', ')}.`;
@@ -32,14 +31,14 @@ export function renderActionYaml(spec: StageSpec, file: string): string {
   for (const o of spec.outputs) outputs[o.name] = { description: o.description };
   const doc = {
     name: spec.title,
-    description: spec.description.length > 125 ? `${spec.description.slice(0, spec.description.indexOf('.') + 1) || spec.description.slice(0, 120)}` : spec.description,
+    description: spec.summary ?? spec.description,
     author: 'NVIDIA AICR CI',
     branding: { icon: 'cpu', color: 'green' },
     inputs,
     outputs,
     runs: { using: 'node24', main },
   };
-  return HEADER + stringify(doc, { lineWidth: 0, indent: 2 });
+  return `# Generated from src/stages/${spec.name}/spec.ts by \`npm run gen\`. Do not edit.\n${stringify(doc, { lineWidth: 0, indent: 2 })}`;
 }
 
 /** Every action.yml the repository has: the root setup action and one per stage. */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { FileError, InputError } from '../core/errors.ts';
-import { describeTarget, kubeArgs, resolveKube, type KubeArgs, type KubeTarget } from '../core/kube.ts';
+import { describeTarget, kubeArgs, resolveKube, type KubeArgs, type KubeTarget } from '../core/kubeconfig.ts';
 import type { InputSpec } from '../core/spec.ts';
 import type { StageContext } from '../core/stage.ts';
 

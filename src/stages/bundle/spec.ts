@@ -7,6 +7,7 @@ export const DEPLOYERS = ['helm', 'argocd'] as const;
 export const spec: StageSpec = {
   name: 'bundle',
   title: 'AICR bundle',
+  summary: 'Render an AICR recipe into a Helm or Argo CD deployment bundle in a fresh directory.',
   description:
     'Render a recipe into a deployment bundle (Helm values, manifests, deploy.sh and checksums.txt, or Argo CD Applications) in a fresh, empty directory.',
   inputs: [

@@ -4,6 +4,7 @@ import { kubeconfigInput } from '../common.ts';
 export const spec: StageSpec = {
   name: 'deploy',
   title: 'AICR deploy',
+  summary: "Verify an AICR bundle's checksums, then run deploy.sh, print the plan, or commit it to GitOps.",
   description:
     'Verify every checksums.txt entry of a bundle natively, then run its deploy.sh against the cluster, print the plan only (dry-run), or commit the bundle to a GitOps repository.',
   inputs: [

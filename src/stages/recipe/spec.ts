@@ -5,6 +5,7 @@ import { CRITERIA_VALUES } from './criteria.ts';
 export const spec: StageSpec = {
   name: 'recipe',
   title: 'AICR recipe',
+  summary: 'Generate AICR recipes from a query, criteria, a snapshot or aicrd, one per environment if asked.',
   description:
     'Generate an AICR recipe (tuned component versions and values) from a query, a criteria file or a snapshot, with the local aicr CLI or an aicrd API server; optionally one recipe per environment.',
   inputs: [

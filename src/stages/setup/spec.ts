@@ -4,6 +4,7 @@ import { PINNED_AICR_VERSION } from '../../core/version.ts';
 export const spec: StageSpec = {
   name: 'setup',
   title: 'Set up aicr',
+  summary: 'Install a pinned, checksum-verified aicr CLI from its GitHub release and put it on PATH.',
   description:
     'Install a pinned aicr from its GitHub release archive, verified against the release checksums file before extraction, cached in the runner tool cache and put on PATH. Reuses an aicr already on PATH when its version matches.',
   inputs: [

@@ -4,6 +4,7 @@ import { kubeconfigInput } from '../common.ts';
 export const spec: StageSpec = {
   name: 'snapshot',
   title: 'AICR snapshot',
+  summary: 'Capture a GPU cluster snapshot with aicr (agent Job or local), check it, publish it.',
   description:
     'Capture a snapshot of a GPU cluster with `aicr snapshot` (an agent Job on the cluster, or `local` on a self-hosted GPU runner), check it, and publish it as a file, an artifact and optionally a ConfigMap.',
   inputs: [

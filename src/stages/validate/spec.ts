@@ -7,6 +7,7 @@ export const PHASES = ['deployment', 'performance', 'conformance', 'all'] as con
 export const spec: StageSpec = {
   name: 'validate',
   title: 'AICR validate',
+  summary: 'Validate a cluster or snapshot against an AICR recipe with aicr validate; publish the CTRF report.',
   description:
     'Validate a cluster (or, with no-cluster, a snapshot offline) against a recipe\'s constraints and checks with `aicr validate`; publishes the CTRF report and pass/fail counts.',
   inputs: [

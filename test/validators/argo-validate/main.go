@@ -107,6 +107,9 @@ func main() {
 			failed = true
 			continue
 		}
+		if len(docs) == 0 {
+			fmt.Printf("%s: note: no YAML documents\n", path)
+		}
 		for _, d := range docs {
 			e := decode(d, *defaultNS, *target == "v4")
 			entries = append(entries, e)
@@ -215,7 +218,7 @@ func decode(d doc, defaultNS string, v4 bool) *entry {
 	e := &entry{doc: d, id: "(document)"}
 	js, err := yaml.YAMLToJSONStrict(d.body)
 	if err != nil {
-		e.errorf("invalid YAML: %v", err)
+		e.errorf("invalid YAML: %s", yamlErr(err, d.line))
 		return e
 	}
 	var tm typeMeta
@@ -364,7 +367,21 @@ func checkRemovedSync(e *entry, v any, path string) {
 	}
 }
 
-var docSep = regexp.MustCompile(`^---(\s|$)`)
+var (
+	docSep   = regexp.MustCompile(`^---(\s|$)`)
+	yamlLine = regexp.MustCompile(`line (\d+)`)
+)
+
+// yamlErr flattens a YAML parser error onto one line and turns its line
+// numbers, which count from the start of the document, into file lines.
+func yamlErr(err error, docStart int) string {
+	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		var n int
+		fmt.Sscanf(m, "line %d", &n)
+		return fmt.Sprintf("line %d", n+docStart-1)
+	})
+	return strings.Join(strings.Fields(msg), " ")
+}
 
 func readDocs(path string) ([]doc, error) {
 	data, err := os.ReadFile(path)

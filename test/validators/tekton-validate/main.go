@@ -95,6 +95,9 @@ func main() {
 			failed = true
 			continue
 		}
+		if len(docs) == 0 {
+			fmt.Printf("%s: note: no YAML documents\n", path)
+		}
 		all = append(all, docs...)
 	}
 	tasks := collectTasks(ctx, all)
@@ -153,7 +156,21 @@ func newContext(overrides []string) (context.Context, error) {
 	return apis.WithinCreate(ctx), nil
 }
 
-var docSep = regexp.MustCompile(`^---(\s|$)`)
+var (
+	docSep   = regexp.MustCompile(`^---(\s|$)`)
+	yamlLine = regexp.MustCompile(`line (\d+)`)
+)
+
+// yamlErr flattens a YAML parser error onto one line and turns its line
+// numbers, which count from the start of the document, into file lines.
+func yamlErr(err error, docStart int) string {
+	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		var n int
+		fmt.Sscanf(m, "line %d", &n)
+		return fmt.Sprintf("line %d", n+docStart-1)
+	})
+	return strings.Join(strings.Fields(msg), " ")
+}
 
 // readDocs splits a multi-document YAML file, remembering where each
 // document starts so that messages can point at it.
@@ -236,7 +253,7 @@ func checkDoc(ctx context.Context, d doc, tasks map[string]*v1.Task, warnErr boo
 	where := fmt.Sprintf("%s:%d", d.path, d.line)
 	js, err := yaml.YAMLToJSONStrict(d.body)
 	if err != nil {
-		fmt.Printf("%s: ERROR: invalid YAML: %v\n", where, err)
+		fmt.Printf("%s: ERROR: invalid YAML: %s\n", where, yamlErr(err, d.line))
 		return true
 	}
 	var tm typeMeta
@@ -274,6 +291,14 @@ func checkDoc(ctx context.Context, d doc, tasks map[string]*v1.Task, warnErr boo
 	for _, e := range strictErrs {
 		fmt.Printf("%s: %s: ERROR: %v\n", where, id, e)
 		failed = true
+	}
+
+	// The API server turns generateName into a name before admission.
+	if m, ok := obj.(interface {
+		GetGenerateName() string
+		SetName(string)
+	}); ok && obj.GetName() == "" && m.GetGenerateName() != "" {
+		m.SetName(m.GetGenerateName() + "x0000")
 	}
 
 	obj.SetDefaults(ctx)
