@@ -34,11 +34,11 @@ export class Inputs {
     return (this.#raw.get(name) ?? '') !== '';
   }
 
-  /** The value, or the default, or `''`. Trimmed. */
+  /** The value, or the default, or `''`. Trimmed. An empty value means the default unless the spec says `emptyIsValue`. */
   string(name: string): string {
     const s = this.#specOf(name);
     const v = this.#raw.get(name);
-    return v !== undefined && v !== '' ? v : (s.default ?? '');
+    return v !== undefined && (v !== '' || s.emptyIsValue) ? v : (s.default ?? '');
   }
 
   /** The value or default when non-empty, else `undefined`. */
@@ -138,7 +138,7 @@ export function readInputs(spec: StageSpec, get: (name: string) => string | unde
     // Lists keep inner newlines; every other kind is trimmed like @actions/core does.
     const v = given === undefined ? undefined : s.kind === 'list' || s.kind === 'yaml' ? given : given.trim();
     if (v !== undefined) raw.set(s.name, v);
-    const effective = v !== undefined && v !== '' ? v : s.default;
+    const effective = v !== undefined && (v !== '' || s.emptyIsValue) ? v : s.default;
     if (effective === undefined || effective === '') {
       if (s.required) errors.push(new InputError(s.name, 'is required but was not given'));
       continue;

@@ -39,6 +39,11 @@ export interface InputSpec {
   /** Masked in logs (tokens). */
   readonly secret?: boolean;
   /**
+   * An explicitly empty value means "none" instead of "use the default"
+   * (e.g. `artifact-name: ''` turns the upload off).
+   */
+  readonly emptyIsValue?: boolean;
+  /**
    * Default written into action.yml only, when it is a GitHub expression
    * (e.g. `${{ github.token }}`) that means nothing to the shell CLI.
    */
@@ -95,6 +100,7 @@ export function commonInputs(stage: string, opts: { product: boolean }): InputSp
         description: `Name of the artifact this stage uploads its product to; make it unique per matrix leg. Empty: no upload. Default: \`aicr-${stage}\`.`,
         kind: 'string',
         default: `aicr-${stage}`,
+        emptyIsValue: true,
       },
       {
         name: 'artifact-retention-days',

@@ -69,9 +69,14 @@ export function aicrVersion(): string {
   return AICR ? execFileSync(AICR, ['--version'], { encoding: 'utf8' }).trim() : '';
 }
 
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** A fresh temp directory removed when the process exits. */
 export function tempDir(prefix = 'aicr-ci-test-'): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  tempDirs.push(d);
   return d;
 }

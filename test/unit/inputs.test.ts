@@ -51,6 +51,14 @@ describe('inputs', () => {
     );
   });
 
+  it('an explicitly empty artifact-name turns the upload off; absent means the default', async () => {
+    const { commonInputs } = await import('../../src/core/spec.ts');
+    const s: StageSpec = { ...spec, inputs: commonInputs('x', { product: true }) };
+    assert.equal(readInputs(s, () => undefined).string('artifact-name'), 'aicr-x');
+    assert.equal(readInputs(s, (n) => (n === 'artifact-name' ? '' : undefined)).string('artifact-name'), '');
+    assert.equal(readInputs(s, (n) => (n === 'log-format' ? '' : undefined)).string('log-format'), 'text', 'other inputs: empty means default, as @actions/core getInput');
+  });
+
   it('splits lists on newlines only', () => {
     assert.deepEqual(splitList('a\r\nb\n  # c\n\nd e'), ['a', 'b', 'd e']);
   });
