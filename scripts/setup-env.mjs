@@ -6,9 +6,12 @@
 //   2. the real aicr and aicrd at the pinned version (.aicr-version) and actionlint,
 //      with `go install` from the Go module proxy, into ~/.cache/aicr-ci/bin;
 //      aicr gets the release ldflags (.goreleaser.yaml) so it reports its version.
+//   3. with --tests: the Tekton/Argo/Dockerfile validators (test/validators/install.sh)
+//      and a real local Kubernetes control plane (scripts/k8s-up.sh).
 // A tool the proxy refuses is reported with go's exact error and skipped: the
 // tests that need it then skip and say why. AICR_BIN / AICRD_BIN override.
-// Usage: node scripts/setup-env.mjs [--tools-only]
+// AICR_CI_SKIP_K8S=1 skips the control plane.
+// Usage: node scripts/setup-env.mjs [--tools-only] [--tests]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -67,4 +70,17 @@ const results = {
 };
 for (const [name, ok] of Object.entries(results)) {
   if (!ok) log(`${name} is not available: tests that need it will be skipped with the reason (set ${name.toUpperCase()}_BIN to use your own binary)`);
+}
+
+/** Run a bash script of the repository; a failure is reported, not fatal (its tests skip). */
+function script(rel, args = []) {
+  const file = join(root, rel);
+  if (!existsSync(file)) return;
+  log(`bash ${rel} ${args.join(' ')}`);
+  const r = spawnSync('bash', [file, ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) log(`${rel} failed (exit ${r.status}); the tests that need it will be skipped with the reason`);
+}
+if (process.argv.includes('--tests')) {
+  script('test/validators/install.sh');
+  if (!process.env.AICR_CI_SKIP_K8S) script('scripts/k8s-up.sh');
 }

@@ -66,6 +66,8 @@ export interface StageSpec {
   readonly description: string;
   /** One line, at most 125 characters (GitHub Marketplace's limit for action.yml descriptions). */
   readonly summary?: string;
+  /** A copy-paste workflow snippet (the steps) shown in the README section of the action. */
+  readonly example?: string;
   readonly inputs: readonly InputSpec[];
   readonly outputs: readonly OutputSpec[];
 }

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { listFiles, sha256 } from '../../src/core/fsutil.ts';
 import { PINNED_AICR_VERSION } from '../../src/core/version.ts';
 import { actionFiles, renderActionYaml } from '../../src/docs/action-yaml.ts';
+import { actionSection, renderReadme } from '../../src/docs/readme.ts';
 import { ACTIONLINT, ROOT, tempDir } from '../helpers/env.ts';
 
 async function tree(dir: string): Promise<Record<string, string>> {
@@ -43,6 +44,14 @@ describe('generated files', () => {
       assert.match(text, /using: node24/);
       assert.ok(fs.existsSync(path.resolve(ROOT, path.dirname(file), /main: (\S+)/.exec(text)![1])), `${file} main exists`);
     }
+  });
+
+  it('README.md\'s action reference and included workflows are up to date', async () => {
+    const actions = await actionFiles();
+    const sections = actions.map(({ file, stage }) => actionSection(stage.spec, file === 'action.yml' ? 'nvidia/aicr@v1' : `nvidia/aicr/${path.dirname(file)}@v1`));
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    assert.equal(readme, renderReadme(readme, sections, (p) => fs.readFileSync(path.join(ROOT, p), 'utf8')), 'README.md is stale: run `npm run gen`');
+    for (const { stage } of actions) assert.match(readme, new RegExp(`— ${stage.spec.title}\\n`), `README has a section for ${stage.spec.name}`);
   });
 
   it('actions/ holds exactly one action per stage', async () => {

@@ -10,6 +10,15 @@ export const spec: StageSpec = {
   summary: 'Render an AICR recipe into a Helm or Argo CD deployment bundle in a fresh directory.',
   description:
     'Render a recipe into a deployment bundle (Helm values, manifests, deploy.sh and checksums.txt, or Argo CD Applications) in a fresh, empty directory.',
+  example: `- uses: nvidia/aicr/actions/bundle@v1
+  id: bundle
+  with:
+    recipe-artifact: aicr-recipe
+    deployer: helm                      # or argocd
+    set: |
+      gpuoperator:driver.version=570.133.20
+    accelerated-node-selector: nvidia.com/gpu.present=true
+    accelerated-node-toleration: nvidia.com/gpu=present:NoSchedule`,
   inputs: [
     { name: 'recipe', description: 'Recipe file, `cm://namespace/name`, https URL, or the path inside `recipe-artifact`.', kind: 'string' },
     { name: 'recipe-artifact', description: 'Name of an earlier job\'s recipe artifact to use as `recipe`.', kind: 'string' },

@@ -7,6 +7,12 @@ export const spec: StageSpec = {
   summary: "Verify an AICR bundle's checksums, then run deploy.sh, print the plan, or commit it to GitOps.",
   description:
     'Verify every checksums.txt entry of a bundle natively, then run its deploy.sh against the cluster, print the plan only (dry-run), or commit the bundle to a GitOps repository.',
+  example: `- uses: nvidia/aicr/actions/deploy@v1
+  with:
+    bundle-artifact: aicr-bundle
+    expected-checksums-sha256: \${{ needs.bundle.outputs.checksums-sha256 }}
+    kubeconfig: \${{ secrets.KUBECONFIG }}
+    dry-run: false                      # true: verify and print the plan only`,
   inputs: [
     { name: 'bundle', description: 'Bundle directory, or the path inside `bundle-artifact`.', kind: 'string' },
     { name: 'bundle-artifact', description: 'Name of an earlier job\'s bundle artifact.', kind: 'string' },

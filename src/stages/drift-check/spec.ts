@@ -4,8 +4,16 @@ import { kubeconfigInput } from '../common.ts';
 export const spec: StageSpec = {
   name: 'drift-check',
   title: 'AICR drift check',
+  summary: 'Compare a snapshot with a baseline by identity, hide capture noise, and report clean or drift in every format.',
   description:
     'Compare a fresh AICR snapshot with a baseline by identity (measurement type, subtype, reading key; order never counts), hide readings that change between captures of an unchanged cluster, optionally check the recipe constraints too, and report clean or drift as JSON, JSON Patch, Markdown, annotations and OpenMetrics.',
+  example: `- uses: nvidia/aicr/actions/drift-check@v1
+  id: drift
+  with:
+    baseline: cm://aicr-ci/aicr-baseline      # or a file, an https URL, or baseline-artifact
+    snapshot: \${{ steps.snapshot.outputs.snapshot-path }}
+    recipe: recipe.yaml                        # also report unmet recipe constraints
+    fail-on-drift: true`,
   inputs: [
     {
       name: 'baseline',

@@ -8,6 +8,21 @@ export const spec: StageSpec = {
   summary: 'Generate AICR recipes from a query, criteria, a snapshot or aicrd, one per environment if asked.',
   description:
     'Generate an AICR recipe (tuned component versions and values) from a query, a criteria file or a snapshot, with the local aicr CLI or an aicrd API server; optionally one recipe per environment.',
+  example: `- uses: nvidia/aicr/actions/recipe@v1
+  id: recipe
+  with:
+    snapshot-artifact: aicr-snapshot   # from an earlier job, or snapshot: <file|cm://ns/name>
+    intent: training
+# or one recipe per environment, generated concurrently:
+- uses: nvidia/aicr/actions/recipe@v1
+  with:
+    environments: |
+      - name: staging
+        service: eks
+        accelerator: h100
+      - name: production
+        service: eks
+        accelerator: gb200`,
   inputs: [
     { name: 'service', description: 'Kubernetes service.', kind: 'enum', values: CRITERIA_VALUES.service },
     { name: 'accelerator', description: 'GPU type.', kind: 'enum', values: CRITERIA_VALUES.accelerator },

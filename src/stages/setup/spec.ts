@@ -7,6 +7,11 @@ export const spec: StageSpec = {
   summary: 'Install a pinned, checksum-verified aicr CLI from its GitHub release and put it on PATH.',
   description:
     'Install a pinned aicr from its GitHub release archive, verified against the release checksums file before extraction, cached in the runner tool cache and put on PATH. Reuses an aicr already on PATH when its version matches.',
+  example: `- uses: nvidia/aicr@v1            # installs the pinned aicr, verified, cached, on PATH
+  id: aicr
+  with:
+    version: v0.11.1
+- run: aicr --version`,
   inputs: [
     { name: 'version', description: `aicr release to install (\`v1.2.3\` or \`1.2.3\`). Default: the version this suite is tested with.`, kind: 'string', default: PINNED_AICR_VERSION },
     {

@@ -7,6 +7,17 @@ export const spec: StageSpec = {
   summary: 'Capture a GPU cluster snapshot with aicr (agent Job or local), check it, publish it.',
   description:
     'Capture a snapshot of a GPU cluster with `aicr snapshot` (an agent Job on the cluster, or `local` on a self-hosted GPU runner), check it, and publish it as a file, an artifact and optionally a ConfigMap.',
+  example: `- uses: nvidia/aicr/actions/snapshot@v1
+  id: snapshot
+  with:
+    kubeconfig: \${{ secrets.KUBECONFIG }}
+    namespace: aicr-ci
+    node-selector: nvidia.com/gpu.present=true
+    cluster: prod-east            # snapshot-prod-east-<UTC time>.yaml + .meta.json
+    expect-gpu-count: 8
+    require-measurements: |
+      GPU
+      K8s.server`,
   inputs: [
     { name: 'mode', description: '`job` deploys aicr\'s agent Job on the cluster; `local` collects on this machine (`AICR_AGENT_MODE=true`).', kind: 'enum', values: ['job', 'local'], default: 'job' },
     { name: 'output', description: 'Snapshot file to write (YAML). With `cluster`, only its directory is used.', kind: 'string', default: 'snapshot.yaml' },

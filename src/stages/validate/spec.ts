@@ -10,6 +10,11 @@ export const spec: StageSpec = {
   summary: 'Validate a cluster or snapshot against an AICR recipe with aicr validate; publish the CTRF report.',
   description:
     'Validate a cluster (or, with no-cluster, a snapshot offline) against a recipe\'s constraints and checks with `aicr validate`; publishes the CTRF report and pass/fail counts.',
+  example: `- uses: nvidia/aicr/actions/validate@v1
+  with:
+    recipe: \${{ steps.recipe.outputs.recipe-path }}
+    snapshot: \${{ steps.snapshot.outputs.snapshot-path }}
+    no-cluster: true                    # readiness constraints offline, checks skipped`,
   inputs: [
     { name: 'recipe', description: 'Recipe file, `cm://`, URL, or the path inside `recipe-artifact`.', kind: 'string' },
     { name: 'recipe-artifact', description: 'Name of an earlier job\'s recipe artifact.', kind: 'string' },
