@@ -1,5 +1,5 @@
-import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from './errors.ts';
+import { parseYamlDoc } from './yaml.ts';
 import type { InputSpec, StageSpec } from './spec.ts';
 
 const TRUE = new Set(['true', 'True', 'TRUE']);
@@ -65,7 +65,7 @@ export class Inputs {
   /** Parsed inline YAML/JSON, or `undefined` when unset. */
   yaml(name: string): unknown {
     const v = this.string(name);
-    return v === '' ? undefined : parseYaml(v, { uniqueKeys: true, maxAliasCount: 100 });
+    return v === '' ? undefined : parseYamlDoc(v, `input '${name}'`);
   }
 
   /** Every input with a non-empty effective value, for logs and events (secrets masked). */
@@ -108,9 +108,9 @@ export function checkInput(spec: InputSpec, value: string): string | undefined {
       return undefined;
     case 'yaml':
       try {
-        parseYaml(value, { uniqueKeys: true, maxAliasCount: 100 });
+        parseYamlDoc(value, 'value');
       } catch (err) {
-        return `expected YAML or JSON: ${(err as Error).message.split('\n')[0]}`;
+        return `expected YAML or JSON: ${(err as Error).message.split('\n')[0].replace(/^value: /, '')}`;
       }
       return undefined;
     case 'list':

@@ -66,4 +66,11 @@ export interface Platform {
   tempDir(): string;
   /** Mark the run failed with this message (exit status set by the adapter). */
   fail(message: string): void;
+  /**
+   * Optional check of the environment the stage runs in, called once after the
+   * inputs are read and before any work (Tekton/Argo: the workspace is writable
+   * by the step's non-root user). Throwing fails the stage like any error:
+   * the message is shown and only the stage's `failureOutputs` are published.
+   */
+  prepare?(): Promise<void>;
 }

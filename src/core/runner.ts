@@ -31,6 +31,7 @@ export async function runStage(stage: Stage, platform: Platform): Promise<number
       const v = inputs.string(s.name);
       if (s.secret && v) platform.mask(v);
     }
+    await platform.prepare?.();
     const workDir = path.resolve(inputs.string('working-directory'));
     tempDir = await fs.mkdtemp(path.join(platform.tempDir(), `aicr-${stage.spec.name}-`));
     const scratch = tempDir;

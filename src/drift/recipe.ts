@@ -150,7 +150,7 @@ export async function evaluateConstraints(opts: {
     constraints.map((c, i) =>
       limit(async (): Promise<ConstraintResult> => {
         const file = path.join(opts.tempDir, `constraint-${i + 1}.yaml`);
-        await writeFileAtomic(file, toYaml({ ...(doc as Record<string, unknown>), constraints: [{ name: c.name, value: c.value }] }));
+        await writeFileAtomic(file, await toYaml({ ...(doc as Record<string, unknown>), constraints: [{ name: c.name, value: c.value }] }));
         const run = await opts.aicr.run(
           'validate',
           ['--recipe', file, '--snapshot', opts.snapshotFile, '--no-cluster', '--output', path.join(opts.tempDir, `constraint-${i + 1}.ctrf.json`)],

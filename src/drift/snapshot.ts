@@ -3,13 +3,13 @@
  * `kind: Snapshot`, and indexed by identity (measurement type → subtype →
  * reading key) so that order never matters.
  *
- * Parsing is `parseYamlFast` (src/core/yaml.ts, js-yaml 5) with exact uint64
+ * Parsing is `parseYamlDoc` (src/core/yaml.ts, js-yaml 5) with exact uint64
  * readings; the document checks are `asSnapshot` (src/core/snapshot-doc.ts).
  */
 import { FileError } from '../core/errors.ts';
 import { readFileCapped } from '../core/fsutil.ts';
 import { asSnapshot, SNAPSHOT_API_VERSIONS } from '../core/snapshot-doc.ts';
-import { MAX_DOC_BYTES, parseYamlFast } from '../core/yaml.ts';
+import { MAX_DOC_BYTES, parseYamlDoc } from '../core/yaml.ts';
 import type { DriftReading } from './types.ts';
 
 /** Readings of one subtype: key → value (own keys only; may include `__proto__`). */
@@ -93,7 +93,7 @@ export function parseSnapshotText(text: string, source: string, maxBytes = MAX_S
   const bytes = Buffer.byteLength(text);
   if (bytes > maxBytes) throw new FileError(source, `is ${bytes} bytes, over the limit of ${maxBytes} bytes`);
   if (text.trim() === '') throw new FileError(source, 'is empty: expected a snapshot (kind: Snapshot)');
-  return indexSnapshot(parseYamlFast(text, source, { bigInts: true }), source, bytes);
+  return indexSnapshot(parseYamlDoc(text, source, { bigInts: true }), source, bytes);
 }
 
 /**

@@ -118,7 +118,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
       endpoint.search = queryParams(mergeQuery(fileQuery, job.query)).toString();
       const res = await log.step('aicrd.recipe', { url: endpoint.href }, () => http.get(endpoint.href, { Accept: 'application/json' }), (r) => ({ bytes: r.body.length }));
       const doc = parseYamlDoc(res.body.toString('utf8'), endpoint.href);
-      await writeFileAtomic(job.output, format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
+      await writeFileAtomic(job.output, format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : await toYaml(doc));
     };
   } else {
     if (config && !(await ctx.aicr.flags('recipe')).has('--config')) {
