@@ -95,7 +95,7 @@ missing=0
 for b in "${WANT_BINS[@]}"; do [[ -x "$BIN/$b" ]] || missing=1; done
 [[ "$(cat "$BIN/.stamp" 2>/dev/null || true)" == "$STAMP_WANT" ]] || missing=1
 if ((missing)); then
-  log "building Kubernetes $K8S_VERSION and etcd $ETCD_VERSION into $BIN (first run on this machine takes ~15-20 min on 2 cores)"
+  log "building Kubernetes $K8S_VERSION and etcd $ETCD_VERSION into $BIN (first run on a clean 2-core machine takes ~8 min)"
   mkdir -p "$CACHE_ROOT/$K8S_VERSION"
   tmp="$(mktemp -d "$CACHE_ROOT/$K8S_VERSION/build.XXXXXX")"
   vpkg=k8s.io/component-base/version
@@ -108,15 +108,16 @@ if ((missing)); then
   [[ "${AICR_CI_K8S_KUBECTL:-0}" == 1 ]] && pkgs+=(k8s.io/kubernetes/cmd/kubectl)
   timer=()
   [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -v -o "$tmp/time-k8s.txt")
+  # (errexit does not apply inside a subshell whose status is tested: chain with &&)
   (
-    cd "$TOOLS"
-    export GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0
-    "${timer[@]}" go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}"
-    # etcd: the server module's main package (what etcd's own build names bin/etcd)
-    "${timer[@]/time-k8s/time-etcd}" go build -trimpath \
-      -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module" \
-      -o "$tmp/etcd" go.etcd.io/etcd/server/v3
-  ) >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "build failed (log: $tmp/build.log)"; }
+    cd "$TOOLS" &&
+      export GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 &&
+      "${timer[@]}" go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}" &&
+      # etcd: the server module's main package (what etcd's own build names bin/etcd)
+      "${timer[@]/time-k8s/time-etcd}" go build -trimpath \
+        -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module" \
+        -o "$tmp/etcd" go.etcd.io/etcd/server/v3
+  ) >"$tmp/build.log" 2>&1 || { tail -n 40 "$tmp/build.log" >&2; die "build failed (log: $tmp/build.log)"; }
   for t in "$tmp"/time-*.txt; do
     [[ -f "$t" ]] && log "$(basename "$t" .txt): $(grep -E 'Maximum resident' "$t" | sed 's/^\s*//')"
   done
@@ -213,8 +214,14 @@ kubeconfig "$STATE/controller-manager.kubeconfig" system:kube-controller-manager
 on_exit() {
   local rc=$?
   ((rc == 0)) && return 0
+  local p pid
   for p in kube-controller-manager kube-apiserver etcd; do
-    if [[ -f "$STATE/$p.pid" ]]; then kill -TERM "$(cat "$STATE/$p.pid")" 2>/dev/null || true; rm -f "$STATE/$p.pid"; fi
+    [[ -f "$STATE/$p.pid" ]] || continue
+    pid="$(cat "$STATE/$p.pid")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$STATE/$p.pid"
   done
   rm -f "$STATE/state.json" "$STATE/env"
   log "start failed; stopped the processes this run started (logs kept in $STATE)"
