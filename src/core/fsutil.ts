@@ -77,17 +77,24 @@ export async function produceDirAtomic<T>(target: string, produce: (tmp: string)
   }
 }
 
-/** Throw unless `dir` is absent or an empty directory. */
-export async function assertFreshDir(dir: string): Promise<void> {
-  let entries: string[];
+/**
+ * Names in directory `dir`, or `undefined` when nothing is there.
+ * @throws FileError when `dir` exists and is not a directory (`what` names it in the message).
+ */
+export async function dirEntries(dir: string, what = 'it'): Promise<string[] | undefined> {
   try {
     const st = await fs.stat(dir);
-    if (!st.isDirectory()) throw new FileError(dir, 'exists and is not a directory; give a new, empty directory');
-    entries = await fs.readdir(dir);
+    if (!st.isDirectory()) throw new FileError(dir, `${what} exists and is not a directory; give a new, empty directory`);
+    return await fs.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** Throw unless `dir` is absent or an empty directory. */
+export async function assertFreshDir(dir: string): Promise<void> {
+  const entries = (await dirEntries(dir)) ?? [];
   if (entries.length > 0) {
     throw new FileError(dir, `is not empty (${entries.length} entries); give a new, empty directory so old files cannot mix into the product`);
   }

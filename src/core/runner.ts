@@ -78,9 +78,10 @@ export async function runStage(stage: Stage, platform: Platform): Promise<number
       }
     }
     for (const extra of result.extraProducts ?? []) {
-      await log.step('artifact.upload', { name: extra.name, files: extra.files.length }, () =>
+      const up = await log.step('artifact.upload', { name: extra.name, files: extra.files.length }, () =>
         platform.uploadArtifact({ ...extra, retentionDays: inputs.int('artifact-retention-days') ?? 0 }),
       );
+      if (!up) log.warning(`artifact '${extra.name}' was not uploaded: no artifact store on ${platform.name}`);
     }
     for (const dir of result.addPath ?? []) platform.addPath(dir);
     await platform.setOutputs(outputs, declared);

@@ -89,7 +89,13 @@ export class GitHubPlatform implements Platform {
     try {
       ({ artifact } = await client.getArtifact(name, findBy ? { findBy } : {}));
     } catch (err) {
-      throw new StageError(`artifact '${name}' not found${source?.runId ? ` in run ${source.runId}` : ' in this workflow run'}: ${(err as Error).message}`, { cause: err });
+      const msg = (err as Error).message;
+      const where = source?.runId ? ` in run ${source.runId}` : ' in this workflow run';
+      // A refused token is not a missing artifact: say which it is.
+      if (/Bad credentials|\b401\b|\b403\b|Forbidden|Resource not accessible/i.test(msg)) {
+        throw new StageError(`cannot look up artifact '${name}'${where}: the token was refused (${msg}); give a token with actions:read on ${source?.repository ?? process.env.GITHUB_REPOSITORY ?? 'the repository'}`, { cause: err });
+      }
+      throw new StageError(`artifact '${name}' not found${where}: ${msg}`, { cause: err });
     }
     const res = await client.downloadArtifact(artifact.id, { path: destDir, ...(findBy ? { findBy } : {}) });
     if (res.digestMismatch) throw new StageError(`artifact '${name}' failed its digest check after download`);

@@ -3,6 +3,7 @@
  * secrets, --set): done before aicr runs so the user gets one clear message.
  */
 import { InputError } from '../core/errors.ts';
+import type { Inputs } from '../core/inputs.ts';
 
 /**
  * Reject values aicr would mangle: urfave/cli splits every slice-flag value
@@ -28,3 +29,17 @@ export function checkTolerations(input: string, values: readonly string[]): void
   }
 }
 
+
+/**
+ * `--flag value` for each `[input, flag]` whose input is set, then
+ * `--flag item` for every item of each list input in `lists`.
+ */
+export function passFlags(inputs: Inputs, values: readonly (readonly [string, string])[], lists: readonly (readonly [string, string])[] = []): string[] {
+  const args: string[] = [];
+  for (const [input, flag] of values) {
+    const v = inputs.optional(input);
+    if (v) args.push(flag, v);
+  }
+  for (const [input, flag] of lists) for (const v of inputs.list(input)) args.push(flag, v);
+  return args;
+}

@@ -7,17 +7,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { listFiles, sha256 } from '../../src/core/fsutil.ts';
 import { PINNED_AICR_VERSION } from '../../src/core/version.ts';
 import { actionFiles, renderActionYaml } from '../../src/docs/action-yaml.ts';
 import { actionSection, renderReadme } from '../../src/docs/readme.ts';
 import { ACTIONLINT, ROOT, tempDir } from '../helpers/env.ts';
+import { tree } from '../helpers/tree.ts';
 
-async function tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of await listFiles(dir)) out[f] = sha256(fs.readFileSync(path.join(dir, f)));
-  return out;
-}
 
 const inGit = spawnSync('git', ['-C', ROOT, 'rev-parse', '--is-inside-work-tree'], { encoding: 'utf8' }).stdout.trim() === 'true';
 

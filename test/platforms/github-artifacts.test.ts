@@ -168,7 +168,7 @@ test('emulated Actions artifact service: cross-run download from another reposit
   const base = { operation: 'download', 'artifact-name': 'aicr-recipe', 'run-id': String(seeded.runId), repository: 'other-org/other-repo' };
 
   const bad = await step({ ...base, dest: freshDir('download-'), 'github-token': 'ghp_notARealTokenAtAll000000000000000000' }, rt.env);
-  assert.match(errorOf(bad), /artifact 'aicr-recipe' not found in run \d+: Bad credentials/);
+  assert.match(errorOf(bad), /cannot look up artifact 'aicr-recipe' in run \d+: the token was refused \(.*Bad credentials.*\); give a token with actions:read/);
 
   const jobToken = await step({ ...base, dest: freshDir('download-'), 'github-token': rt.githubToken }, rt.env);
   assert.match(errorOf(jobToken), /Not Found/, "the job's GITHUB_TOKEN cannot see another private repository");

@@ -9,14 +9,9 @@ import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { listFiles, sha256 } from '../../src/core/fsutil.ts';
 import { AICR, fixture, NO_AICR, NO_FIXTURES, tempDir } from '../helpers/env.ts';
+import { tree } from '../helpers/tree.ts';
 import { runShellStage } from '../helpers/stage.ts';
 
-/** Every file of a tree with its bytes, for byte-identity comparisons. */
-async function tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of await listFiles(dir)) out[f] = sha256(fs.readFileSync(path.join(dir, f)));
-  return out;
-}
 
 describe('bundle stage (real aicr)', { skip: NO_AICR }, () => {
   let work = '';

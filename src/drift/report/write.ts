@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { FileError } from '../../core/errors.ts';
-import { tempSibling } from '../../core/fsutil.ts';
+import { dirEntries, tempSibling } from '../../core/fsutil.ts';
 
 /** File names of a report directory. */
 export const REPORT_FILES = {
@@ -24,15 +24,8 @@ const KNOWN = new Set<string>(Object.values(REPORT_FILES));
  * @throws FileError when `dir` is a file or holds files that are not a drift report.
  */
 export async function checkReportDir(dir: string): Promise<'absent' | 'empty' | 'previous-report'> {
-  let entries: string[];
-  try {
-    const st = await fs.stat(dir);
-    if (!st.isDirectory()) throw new FileError(dir, 'report-dir exists and is not a directory');
-    entries = await fs.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw err;
-  }
+  const entries = await dirEntries(dir, 'report-dir');
+  if (entries === undefined) return 'absent';
   if (entries.length === 0) return 'empty';
   const foreign = entries.filter((e) => !KNOWN.has(e));
   if (foreign.length > 0) {

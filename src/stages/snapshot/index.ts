@@ -16,7 +16,7 @@ import { deleteConfigMap, parseCmUri, readCmDocument, writeCmDocument } from '..
 import { code, sections, table } from '../../core/markdown.ts';
 import { parseSnapshot, snapshotFacts, type SnapshotFacts } from '../../core/snapshot-doc.ts';
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
-import { checkSelectors, checkTolerations, rejectCommas } from '../flags.ts';
+import { checkSelectors, checkTolerations, passFlags, rejectCommas } from '../flags.ts';
 import { kubeFor } from '../common.ts';
 import { snapshotProblems } from './checks.ts';
 import { spec } from './spec.ts';
@@ -31,22 +31,22 @@ export function compactUtc(d: Date): string {
 /** argv of the agent options for `aicr snapshot` (job mode), as in v0.11.1 `pkg/cli/snapshot.go`. */
 export function agentArgs(ctx: StageContext, jobName: string): string[] {
   const { inputs } = ctx;
-  const args: string[] = [];
-  const strings: [string, string][] = [
-    ['namespace', '--namespace'],
-    ['image', '--image'],
-    ['service-account-name', '--service-account-name'],
-    ['timeout', '--timeout'],
-    ['runtime-class', '--runtime-class'],
-  ];
-  for (const [input, flag] of strings) {
-    const v = inputs.optional(input);
-    if (v) args.push(flag, v);
-  }
+  const args = passFlags(
+    inputs,
+    [
+      ['namespace', '--namespace'],
+      ['image', '--image'],
+      ['service-account-name', '--service-account-name'],
+      ['timeout', '--timeout'],
+      ['runtime-class', '--runtime-class'],
+    ],
+    [
+      ['node-selector', '--node-selector'],
+      ['toleration', '--toleration'],
+      ['image-pull-secret', '--image-pull-secret'],
+    ],
+  );
   args.push('--job-name', jobName);
-  for (const v of inputs.list('node-selector')) args.push('--node-selector', v);
-  for (const v of inputs.list('toleration')) args.push('--toleration', v);
-  for (const v of inputs.list('image-pull-secret')) args.push('--image-pull-secret', v);
   // --privileged defaults to true in aicr; only the opt-out needs a flag.
   if (!inputs.bool('privileged')) args.push('--privileged=false');
   if (inputs.bool('require-gpu')) args.push('--require-gpu');

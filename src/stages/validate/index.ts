@@ -9,6 +9,7 @@ import { code, sections, table } from '../../core/markdown.ts';
 import { EXIT, type Stage, type StageContext, type StageResult } from '../../core/stage.ts';
 import { isRecord, parseYamlDoc } from '../../core/yaml.ts';
 import { fileOrArtifact, kubeFor, productOf } from '../common.ts';
+import { passFlags } from '../flags.ts';
 import { PHASES, spec } from './spec.ts';
 
 /** Counts from a CTRF report (`results.summary`, NVIDIA/aicr v0.11.1 `pkg/validator/ctrf`). */
@@ -46,20 +47,23 @@ export function validateArgs(ctx: StageContext, recipe: string, snapshot: string
   for (const p of inputs.list('phase')) args.push('--phase', p);
   if (inputs.bool('no-cluster')) args.push('--no-cluster');
   if (!inputs.bool('fail-on-error')) args.push('--fail-on-error=false');
-  const strings: [string, string][] = [
-    ['namespace', '--namespace'],
-    ['image', '--image'],
-    ['job-name', '--job-name'],
-    ['service-account-name', '--service-account-name'],
-    ['timeout', '--timeout'],
-  ];
-  for (const [input, flag] of strings) {
-    const v = inputs.optional(input);
-    if (v) args.push(flag, v);
-  }
-  for (const v of inputs.list('image-pull-secret')) args.push('--image-pull-secret', v);
-  for (const v of inputs.list('node-selector')) args.push('--node-selector', v);
-  for (const v of inputs.list('toleration')) args.push('--toleration', v);
+  args.push(
+    ...passFlags(
+      inputs,
+      [
+        ['namespace', '--namespace'],
+        ['image', '--image'],
+        ['job-name', '--job-name'],
+        ['service-account-name', '--service-account-name'],
+        ['timeout', '--timeout'],
+      ],
+      [
+        ['image-pull-secret', '--image-pull-secret'],
+        ['node-selector', '--node-selector'],
+        ['toleration', '--toleration'],
+      ],
+    ),
+  );
   if (inputs.bool('require-gpu')) args.push('--require-gpu');
   if (inputs.bool('no-cleanup')) args.push('--no-cleanup');
   const evidence = inputs.optional('evidence-dir');
