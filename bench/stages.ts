@@ -59,13 +59,16 @@ const bundle = path.join(work, 'bundle');
 time(aicr, ['bundle', '--recipe', recipe, '--output', bundle]);
 const snapshot = path.join(work, 'snapshot.yaml');
 time(aicr, ['snapshot', '--output', snapshot], { AICR_AGENT_MODE: 'true' });
+const snapshot2 = path.join(work, 'snapshot2.yaml');
+time(aicr, ['snapshot', '--output', snapshot2], { AICR_AGENT_MODE: 'true' });
 const kindRecipe = path.join(work, 'kind.yaml');
 time(aicr, ['recipe', '--snapshot', snapshot, '--service', 'kind', '--intent', 'training', '--output', kindRecipe]);
 
 interface Pair {
   stage: string;
   bare: string;
-  bareRun: (i: number) => number;
+  /** Undefined when the pinned aicr has no command for it (drift-check: no `aicr diff` in v0.11.1). */
+  bareRun?: (i: number) => number;
   inputs: Record<string, string>;
 }
 const pairs: Pair[] = [
@@ -99,6 +102,11 @@ const pairs: Pair[] = [
     bareRun: (i) => time(aicr, ['validate', '--recipe', kindRecipe, '--snapshot', snapshot, '--no-cluster', '--output', path.join(work, `bare-v-${i}.json`)]),
     inputs: { recipe: kindRecipe, snapshot, 'no-cluster': 'true', output: path.join(work, 'act-v-{i}.json') },
   },
+  {
+    stage: 'drift-check',
+    bare: 'n/a: aicr v0.11.1 has no `aicr diff`',
+    inputs: { baseline: snapshot, snapshot: snapshot2, 'report-dir': path.join(work, 'act-d-{i}') },
+  },
 ];
 
 const rows: string[][] = [];
@@ -108,11 +116,15 @@ for (const p of pairs) {
   const bare: number[] = [];
   const action: number[] = [];
   for (let i = 0; i < runs; i++) {
-    bare.push(p.bareRun(i));
+    if (p.bareRun) bare.push(p.bareRun(i));
     action.push(time(process.execPath, [entry], actionEnv(p.inputs, i)));
   }
-  const b = median(bare);
   const a = median(action);
+  if (!p.bareRun) {
+    rows.push([p.stage, p.bare, '–', a.toFixed(0), '–', '–', '–']);
+    continue;
+  }
+  const b = median(bare);
   rows.push([p.stage, p.bare, b.toFixed(0), a.toFixed(0), (a - b).toFixed(0), (a / b).toFixed(2), a - b <= 100 ? 'yes' : 'NO']);
 }
 
