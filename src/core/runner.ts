@@ -15,8 +15,9 @@ import { EXIT, type Stage, type StageContext } from './stage.ts';
  * Run `stage` on `platform`.
  *
  * Order matters for "nothing that looks valid on failure": the product is
- * uploaded first, then outputs are set, then the summary is written. If any
- * of these fails the stage fails and only `failureOutputs` are published.
+ * uploaded first, then outputs are set, then the summary is written. If the
+ * upload or the outputs fail, the stage fails and only `failureOutputs` are
+ * published; a summary that cannot be written is a warning.
  *
  * @returns the process exit code: 0 success, 1 gate tripped (drift), 2 error.
  */
@@ -25,6 +26,7 @@ export async function runStage(stage: Stage, platform: Platform): Promise<number
   const format: LogFormat = platform.input('log-format')?.trim() === 'json' ? 'json' : 'text';
   const log = new StageLog(platform, stage.spec.name, format);
   let tempDir: string | undefined;
+  let published = false;
   try {
     const inputs = readInputs(stage.spec, (n) => platform.input(n));
     for (const s of stage.spec.inputs) {
@@ -85,7 +87,9 @@ export async function runStage(stage: Stage, platform: Platform): Promise<number
     }
     for (const dir of result.addPath ?? []) platform.addPath(dir);
     await platform.setOutputs(outputs, declared);
-    if (result.summary) await platform.summary(result.summary);
+    published = true;
+    // The summary is for people; failing to write it must not turn a published result into a failure.
+    if (result.summary) await platform.summary(result.summary).catch((e: unknown) => log.warning(`could not write the summary: ${errorMessage(e)}`));
     for (const a of result.annotations ?? []) platform.annotate(a.level, a.message, a.props);
     log.event({
       event: 'stage.end',
@@ -106,7 +110,7 @@ export async function runStage(stage: Stage, platform: Platform): Promise<number
     log.event({ event: 'stage.end', status: 'error', duration_ms: 0, error: message });
     platform.fail(message);
     try {
-      await platform.setOutputs({ ...(stage.failureOutputs ?? {}) }, declared);
+      if (!published) await platform.setOutputs({ ...(stage.failureOutputs ?? {}) }, declared);
     } catch (e) {
       log.error(`could not publish failure outputs: ${errorMessage(e)}`);
     }
