@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { fixture, NO_FIXTURES, tempDir } from '../helpers/env.ts';
 import { runShellStage } from '../helpers/stage.ts';
-import { closedPort, fakeKube, filesIn, serve } from './helpers.ts';
+import { NO_K8S, saKubeconfig } from '../helpers/k8s.ts';
+import { closedPort, cmStore, filesIn, serve } from './helpers.ts';
 import { MAX_SNAPSHOT_BYTES } from '../../src/drift/index.ts';
 
 const SNAPSHOT = 'kind: Snapshot\napiVersion: aicr.nvidia.com/v1alpha1\nmetadata:\n  timestamp: "2026-01-01T00:00:00Z"\nmeasurements:\n- type: GPU\n  subtypes:\n  - subtype: smi\n    data:\n      driver: 570.133.20\n';
@@ -94,11 +95,27 @@ describe('bad input: each is an error naming the file and the problem, with no r
     await expectError({ ref: '' }, /input 'baseline': is required/);
   });
 
-  it('a cm:// that does not exist (ConfigMap, and namespace)', async () => {
-    const kube = await fakeKube({ 'aicr-system': {} });
+  it(`a cm:// that does not exist (ConfigMap, and namespace) (${NO_K8S ? `loopback stand-in: ${NO_K8S}` : 'real API server'})`, async () => {
+    const kube = await cmStore({ 'aicr-system': {} });
     try {
-      await expectError({ ref: 'cm://aicr-system/drift-baseline' }, /baseline cannot read cm:\/\/aicr-system\/drift-baseline: ConfigMap 'drift-baseline' does not exist in namespace 'aicr-system'/, { kubeconfig: kube.kubeconfig });
+      const ns = kube.ns('aicr-system');
+      await expectError({ ref: `cm://${ns}/drift-baseline` }, new RegExp(`baseline cannot read cm://${ns}/drift-baseline: ConfigMap 'drift-baseline' does not exist in namespace '${ns}'`), { kubeconfig: kube.kubeconfig });
       await expectError({ ref: 'cm://nowhere/drift-baseline' }, /baseline cannot read cm:\/\/nowhere\/drift-baseline: namespace 'nowhere' does not exist/, { kubeconfig: kube.kubeconfig });
+    } finally {
+      await kube.close();
+    }
+  });
+
+  it('a cm:// baseline the credentials may not read (real RBAC: a ServiceAccount without rights)', { skip: NO_K8S }, async () => {
+    const kube = await cmStore({ 'aicr-system': { 'drift-baseline': { 'snapshot.yaml': SNAPSHOT, format: 'yaml' } } });
+    try {
+      const ns = kube.ns('aicr-system');
+      const sa = saKubeconfig(ns, 'no-rights');
+      await expectError(
+        { ref: `cm://${ns}/drift-baseline` },
+        new RegExp(`^drift-check: baseline cannot read cm://${ns}/drift-baseline: forbidden: the credentials lack RBAC permission \\(configmaps "drift-baseline" is forbidden: User "system:serviceaccount:${ns}:no-rights" cannot get resource "configmaps"`),
+        { kubeconfig: sa },
+      );
     } finally {
       await kube.close();
     }

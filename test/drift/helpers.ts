@@ -1,8 +1,9 @@
 /**
  * Helpers for the drift tests: snapshot pairs derived at run time from the
- * shared fixtures, the `aicr diff` oracle when the installed aicr has it, and
- * loopback stand-ins for the Kubernetes ConfigMap API, the GitHub REST API
- * and an https-like snapshot server.
+ * shared fixtures, the `aicr diff` oracle when the installed aicr has it,
+ * ConfigMaps on the real local API server (test/helpers/k8s.ts) with a
+ * loopback stand-in only when that server cannot start, and loopback
+ * stand-ins for the GitHub REST API and an https-like snapshot server.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { AICR, fixture, tempDir } from '../helpers/env.ts';
+import { createNamespace, deleteNamespace, getConfigMap, K8S, NO_K8S, putConfigMap } from '../helpers/k8s.ts';
 
 /** Apply exact, unique text replacements (each `from` must occur exactly once). */
 export function derive(text: string, replacements: readonly (readonly [string, string])[]): string {
@@ -117,10 +119,55 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/** ConfigMaps for a test: where they live, and how to look at them. */
+export interface CmStore {
+  /** `real` (the local kube-apiserver) or `stand-in` (loopback emulation, only when the real one cannot start). */
+  backend: 'real' | 'stand-in';
+  kubeconfig: string;
+  /** The actual namespace for a logical one (unique per test on the real server, so parallel tests never meet). */
+  ns(logical: string): string;
+  /** The data of a ConfigMap, or undefined. */
+  data(logicalNs: string, name: string): Promise<Record<string, string> | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Namespaces with ConfigMaps (`{ns: {name: data}}`) on the real API server
+ * when it runs (NO_K8S false), else on {@link fakeKube}. Namespaces absent
+ * from `namespaces` do not exist on either.
+ */
+export async function cmStore(namespaces: Record<string, Record<string, Record<string, string>>>): Promise<CmStore> {
+  if (NO_K8S) {
+    const fake = await fakeKube(namespaces);
+    return {
+      backend: 'stand-in',
+      kubeconfig: fake.kubeconfig,
+      ns: (l) => l,
+      data: async (l, name) => fake.store[l]?.[name],
+      close: fake.close,
+    };
+  }
+  const real: Record<string, string> = {};
+  for (const [logical, cms] of Object.entries(namespaces)) {
+    real[logical] = await createNamespace(`${logical}-`);
+    for (const [name, data] of Object.entries(cms)) await putConfigMap(real[logical], name, data);
+  }
+  return {
+    backend: 'real',
+    kubeconfig: K8S!.kubeconfig,
+    ns: (l) => real[l] ?? l,
+    data: async (l, name) => (await getConfigMap(real[l] ?? l, name))?.data,
+    close: async () => {
+      for (const ns of Object.values(real)) await deleteNamespace(ns);
+    },
+  };
+}
+
 /**
  * A stand-in for the ConfigMap part of the Kubernetes API (what
  * `@kubernetes/client-node` calls for `cm://`): GET namespace, GET and
  * server-side-apply PATCH of ConfigMaps, with Kubernetes `Status` errors.
+ * Used only when the real API server cannot start (see {@link cmStore}).
  */
 export async function fakeKube(namespaces: Record<string, Record<string, Record<string, string>>>): Promise<{ kubeconfig: string; close: () => Promise<void>; store: typeof namespaces }> {
   const status = (res: http.ServerResponse, code: number, message: string, reason: string): void => {

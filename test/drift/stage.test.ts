@@ -13,7 +13,8 @@ import { parse } from 'yaml';
 import { AICR, fixture, NO_AICR, NO_FIXTURES, ROOT } from '../helpers/env.ts';
 import { runAction } from '../helpers/action-runner.ts';
 import { runShellStage } from '../helpers/stage.ts';
-import { fakeKube, filesIn, h100Pair, serve } from './helpers.ts';
+import { NO_K8S } from '../helpers/k8s.ts';
+import { cmStore, filesIn, h100Pair, serve } from './helpers.ts';
 
 const NODE = process.execPath;
 
@@ -124,16 +125,16 @@ describe('drift-check stage', { skip: NO_FIXTURES }, () => {
     }
   });
 
-  it('reads a cm:// baseline and promotes to it in aicr\'s ConfigMap layout', async () => {
+  it(`reads a cm:// baseline and promotes to it in aicr's ConfigMap layout (${NO_K8S ? `loopback stand-in: ${NO_K8S}` : 'real API server'})`, async () => {
     const p = h100Pair({ changes: ['GPU.smi.driver'] });
-    const kube = await fakeKube({ 'aicr-system': { 'drift-baseline': { 'snapshot.yaml': fs.readFileSync(p.baseline, 'utf8'), format: 'yaml' } } });
+    const kube = await cmStore({ 'aicr-system': { 'drift-baseline': { 'snapshot.yaml': fs.readFileSync(p.baseline, 'utf8'), format: 'yaml' } } });
     try {
-      const flags = { baseline: 'cm://aicr-system/drift-baseline', snapshot: p.current, 'report-dir': path.join(p.dir, 'r'), kubeconfig: kube.kubeconfig };
+      const flags = { baseline: `cm://${kube.ns('aicr-system')}/drift-baseline`, snapshot: p.current, 'report-dir': path.join(p.dir, 'r'), kubeconfig: kube.kubeconfig };
       const r = await runShellStage('drift-check', { ...flags, 'update-baseline': 'true' });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.outputs.outcome, 'drift');
       assert.equal(r.outputs['baseline-updated'], 'true');
-      const stored = kube.store['aicr-system']['drift-baseline'];
+      const stored = (await kube.data('aicr-system', 'drift-baseline'))!;
       assert.equal(stored['snapshot.yaml'], fs.readFileSync(p.current, 'utf8'));
       assert.equal(stored.format, 'yaml');
       const again = await runShellStage('drift-check', flags);

@@ -66,9 +66,16 @@ function untar(file: string): string {
   return path.join(d, fs.readdirSync(d)[0]!);
 }
 
-/** The GitHub side: the src entries run as the GitHub runner runs actions, steps of one job sharing a workspace. */
+/**
+ * The GitHub side: the src entries run as the GitHub runner runs actions, steps of one job sharing a workspace.
+ * Like the emulated pods, it sees no ambient cluster (a KUBECONFIG in the test's own environment would make
+ * aicr's local snapshot read that cluster, and the products would differ for that reason alone).
+ */
 async function gh(stage: string, inputs: Record<string, string>, cwd: string): Promise<ActionRunResult> {
-  return runAction(entry(stage), { 'aicr-path': AICR!, ...(stage === 'deploy' ? {} : { 'artifact-name': '' }), ...inputs }, { cwd, env: { GITHUB_WORKSPACE: cwd } });
+  return runAction(entry(stage), { 'aicr-path': AICR!, ...(stage === 'deploy' ? {} : { 'artifact-name': '' }), ...inputs }, {
+    cwd,
+    env: { GITHUB_WORKSPACE: cwd, KUBECONFIG: '', HOME: hostScratch('home-') },
+  });
 }
 
 /** Make the baseline drift from `snapshot` in a known way: one reading changed, one only in the baseline. */

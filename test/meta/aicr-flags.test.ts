@@ -64,6 +64,8 @@ describe('aicr flags (checked against the pinned aicr --help)', { skip: NO_AICR 
       mode: 'job', output: path.join(dir, 'out-snap.yaml'), namespace: 'aicr-ci', 'node-selector': 'nvidia.com/gpu.present=true', toleration: 'nvidia.com/gpu=present:NoSchedule',
       image: 'ghcr.io/nvidia/aicr:v0.11.1', 'image-pull-secret': 'regcred', 'job-name': 'aicr-flags', 'service-account-name': 'aicr-sa', timeout: '1s', privileged: 'false',
       'runtime-class': 'nvidia', 'max-nodes-per-entry': '5', 'no-cleanup': 'true',
+      // Not an aicr flag; without it the stage would first take its Lease on the (unreachable) cluster and never run aicr.
+      'lock-timeout': '0s',
     },
     'snapshot-local': { mode: 'local', output: path.join(dir, 'out-local.yaml'), 'require-gpu': 'true', 'max-nodes-per-entry': '5' },
     recipe: {

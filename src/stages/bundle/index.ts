@@ -9,7 +9,7 @@ import { code, sections, table } from '../../core/markdown.ts';
 import { componentsJson, recipeFacts, type ComponentSummary } from '../../core/recipe-doc.ts';
 import type { Annotation, Stage, StageContext, StageResult } from '../../core/stage.ts';
 import { readYamlFile } from '../../core/yaml.ts';
-import { fileOrArtifact, isRemote, kubeFor } from '../common.ts';
+import { fileOrArtifact, isRemote, requireKube } from '../common.ts';
 import { checkSelectors, checkTolerations, rejectCommas } from '../flags.ts';
 import { parseSet, storageClassSets, unmatchedSets } from './overrides.ts';
 import { spec } from './spec.ts';
@@ -115,7 +115,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
     data: inputs.optional('data') ? ctx.resolve(inputs.string('data')) : undefined,
     attest: inputs.bool('attest'),
   };
-  const kube = recipe.startsWith('cm://') ? await kubeFor(ctx) : { args: [], env: {} };
+  const kube = recipe.startsWith('cm://') ? await requireKube(ctx, `reading ${recipe}`) : { args: [], env: {} };
   const args = bundleArgs(options, kube.args);
 
   await produceDirAtomic(output, (tmp) =>

@@ -9,7 +9,7 @@ import { InputError, StageError } from '../../core/errors.ts';
 import { listFiles } from '../../core/fsutil.ts';
 import { code, sections, table } from '../../core/markdown.ts';
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
-import { dirOrArtifact, kubeFor } from '../common.ts';
+import { dirOrArtifact, requireKube } from '../common.ts';
 import { verifyChecksums } from './checksums.ts';
 import { commitBundle } from './gitops.ts';
 import { readPlan, type Plan } from './plan.ts';
@@ -117,8 +117,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
   }
   const missing = ['kubectl', 'helm'].filter((b) => !onPath(b, ctx.env));
   if (missing.length > 0) throw new StageError(`deploy.sh needs ${missing.join(' and ')} on PATH; install them before this step (nothing was run)`);
-  const kube = await kubeFor(ctx);
-  if (!kube.target) throw new InputError('kubeconfig', 'no cluster configured: set input kubeconfig or KUBECONFIG (nothing was run)');
+  const kube = await requireKube(ctx, 'deploy.sh');
   const args = deployScriptArgs(inputs.bool('wait'), inputs.bool('best-effort'), inputs.int('retries'));
   const command = `${Object.entries(kube.env).map(([k, v]) => `${k}=${shellQuote(v)} `).join('')}bash ${shellQuote(script)} ${args.map(shellQuote).join(' ')}`.trim();
   log.info(`$ ${command}`);

@@ -12,7 +12,7 @@ import { code, sections, table } from '../../core/markdown.ts';
 import { componentsJson, loadRecipeFacts, type RecipeFacts } from '../../core/recipe-doc.ts';
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
 import { isRecord, parseYamlDoc, readYamlFile, toYaml } from '../../core/yaml.ts';
-import { fileOrArtifact, kubeFor } from '../common.ts';
+import { fileOrArtifact, requireKube } from '../common.ts';
 import { CRITERIA_FIELDS, checkQuery, mergeQuery, queryFlags, queryFromCriteriaDoc, queryFromMapping, queryParams, type Query } from './criteria.ts';
 import { spec } from './spec.ts';
 
@@ -124,7 +124,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
     if (config && !(await ctx.aicr.flags('recipe')).has('--config')) {
       throw new InputError('config', `the installed aicr (${ctx.aicr.bin}) has no 'recipe --config' flag; AICRConfig needs a newer aicr than the pinned v0.11.1`);
     }
-    const kube = snapshot?.startsWith('cm://') ? await kubeFor(ctx) : { args: [], env: {} };
+    const kube = snapshot?.startsWith('cm://') ? await requireKube(ctx, `reading ${snapshot}`) : { args: [], env: {} };
     // Identical argv → one aicr run; later jobs copy its file.
     const runs = new Map<string, Promise<string>>();
     make = async (job) => {

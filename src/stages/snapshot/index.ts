@@ -5,6 +5,17 @@
  * this run's unique Job (`cm://<namespace>/<job-name>`) and reads it back,
  * instead of aicr's shared default `aicr-snapshot`: two runs against one
  * cluster (a CI matrix) then never read each other's snapshot.
+ *
+ * That is not enough on its own: aicr v0.11.1 gives every agent run the same
+ * ServiceAccount/Role/RoleBinding (`aicr`) and ClusterRole/ClusterRoleBinding
+ * (`aicr-node-reader`, one subject: the last run's ServiceAccount), deletes
+ * them all when a run ends, and finds its pod by the shared label
+ * `app.kubernetes.io/name=aicr`. Measured against a real API server
+ * (test/k8s/snapshot-job.test.ts): a second run in the same namespace streams
+ * the first run's pod logs, and its agent is refused (403) once the first run's
+ * cleanup deletes the Role; in another namespace the first agent loses its node
+ * reads and its snapshot silently lacks them. So Job-mode runs on one cluster
+ * take turns through a Lease (`src/core/lease.ts`, input `lock-timeout`).
  */
 import { getExecOutput } from '@actions/exec';
 import { randomBytes } from 'node:crypto';
@@ -17,11 +28,17 @@ import { code, sections, table } from '../../core/markdown.ts';
 import { parseSnapshot, snapshotFacts, type SnapshotFacts } from '../../core/snapshot-doc.ts';
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
 import { checkSelectors, checkTolerations, passFlags, rejectCommas } from '../flags.ts';
-import { kubeFor } from '../common.ts';
+import { kubeFor, requireKube, withAgentLock } from '../common.ts';
 import { snapshotProblems } from './checks.ts';
 import { spec } from './spec.ts';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,50}[a-z0-9])?$/;
+
+/**
+ * The Lease Job-mode runs take turns on. Cluster-wide on purpose: aicr's
+ * ClusterRole/ClusterRoleBinding `aicr-node-reader` are shared across
+ * namespaces. `default` exists in every cluster.
+ */
 
 /** `20261129T185612Z`: sortable, file-name safe UTC time. */
 export function compactUtc(d: Date): string {
@@ -82,13 +99,19 @@ async function run(ctx: StageContext): Promise<StageResult> {
   const output = cluster
     ? path.join(path.dirname(ctx.resolve(inputs.string('output'))), `snapshot-${cluster}-${compactUtc(capturedAt)}.yaml`)
     : ctx.resolve(inputs.string('output'));
-  const kube = mode === 'job' || configmap ? await kubeFor(ctx) : undefined;
-  if (mode === 'job' && !kube?.target) {
-    throw new InputError('kubeconfig', 'job mode needs a cluster: set input kubeconfig or KUBECONFIG, or use mode local on a GPU runner');
-  }
+  // Local mode needs no cluster, but when one is named its collectors should query that one.
+  const kube =
+    mode === 'job'
+      ? await requireKube(ctx, 'job mode (use mode local on a GPU runner without a cluster)')
+      : configmap
+        ? await requireKube(ctx, `writing ${configmap}`)
+        : inputs.optional('kubeconfig')
+          ? await kubeFor(ctx)
+          : undefined;
 
   let facts!: SnapshotFacts;
   let text = '';
+  let snapshotVersion = '';
   await produceFileAtomic(output, async (tmp) => {
     if (mode === 'local') {
       const env: Record<string, string> = { AICR_AGENT_MODE: 'true', ...(kube?.env ?? {}) };
@@ -102,13 +125,17 @@ async function run(ctx: StageContext): Promise<StageResult> {
       const namespace = inputs.optional('namespace') ?? 'default';
       const runCm = `cm://${namespace}/${jobName}`;
       const args = [...agentArgs(ctx, jobName), ...kube!.args, '--output', runCm];
-      await log.step('aicr.snapshot', { mode, job: jobName, namespace }, () => aicr.run('snapshot', args, { env: kube!.env }));
-      text = (await log.step('configmap.read', { uri: runCm }, () => readCmDocument(target, runCm))).text;
+      const capture = async (): Promise<void> => {
+        await log.step('aicr.snapshot', { mode, job: jobName, namespace }, () => aicr.run('snapshot', args, { env: kube!.env }));
+        text = (await log.step('configmap.read', { uri: runCm }, () => readCmDocument(target, runCm))).text;
+        await deleteConfigMap(target, runCm).catch((e: Error) => log.warning(`could not delete the run's ConfigMap ${runCm}: ${e.message}`));
+      };
+      await withAgentLock(ctx, target, `${namespace}/${jobName}`, capture);
       await fs.writeFile(tmp, text);
-      await deleteConfigMap(target, runCm).catch((e: Error) => log.warning(`could not delete the run's ConfigMap ${runCm}: ${e.message}`));
     }
     const doc = parseSnapshot(text, `snapshot from aicr (${mode} mode)`);
     facts = snapshotFacts(doc);
+    snapshotVersion = doc.metadata.version ?? '';
     const problems = snapshotProblems(doc, facts, inputs.int('expect-gpu-count'), inputs.list('require-measurements'));
     if (problems.length > 0) throw new StageError(`snapshot rejected, nothing published:\n  ${problems.join('\n  ')}`);
   });
@@ -135,7 +162,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
   if (configmap && kube?.target) {
     const target = kube.target;
     await log.step('configmap.write', { uri: configmap }, () =>
-      writeCmDocument(target, configmap, { text, format: 'yaml', kind: 'Snapshot', version: '', timestamp: capturedAt.toISOString().replace(/\.\d+Z$/, 'Z') }),
+      writeCmDocument(target, configmap, { text, format: 'yaml', kind: 'Snapshot', version: snapshotVersion, timestamp: capturedAt.toISOString().replace(/\.\d+Z$/, 'Z') }),
     );
   }
 

@@ -1,5 +1,5 @@
 import { artifactOutputs, commonInputs, type StageSpec } from '../../core/spec.ts';
-import { kubeconfigInput } from '../common.ts';
+import { kubeconfigInput, lockTimeoutInput } from '../common.ts';
 
 export const spec: StageSpec = {
   name: 'snapshot',
@@ -35,6 +35,7 @@ export const spec: StageSpec = {
     { name: 'job-name', description: 'Agent Job name. Default: `aicr-<random>`, unique per run so parallel runs never share a Job or ConfigMap.', kind: 'string' },
     { name: 'service-account-name', description: 'Agent ServiceAccount (aicr default: `aicr`).', kind: 'string' },
     { name: 'timeout', description: 'How long to wait for the Job (e.g. `5m`).', kind: 'duration' },
+    lockTimeoutInput,
     { name: 'privileged', description: 'Run the agent privileged (needed for GPU and SystemD data).', kind: 'boolean', default: 'true' },
     { name: 'require-gpu', description: 'Ask aicr to require a GPU (requests `nvidia.com/gpu` in job mode; fails without a GPU in local mode).', kind: 'boolean', default: 'false' },
     { name: 'runtime-class', description: 'RuntimeClass for the agent pod (e.g. `nvidia`).', kind: 'string' },

@@ -2,13 +2,13 @@
  * validate stage: `aicr validate` with a recipe (and a snapshot), CTRF report out.
  */
 import * as fs from 'node:fs/promises';
-import { failureDetail } from '../../core/aicr.ts';
+import { failureDetail, type AicrRun } from '../../core/aicr.ts';
 import { AicrError, FileError, InputError } from '../../core/errors.ts';
 import { produceFileAtomic } from '../../core/fsutil.ts';
 import { code, sections, table } from '../../core/markdown.ts';
 import { EXIT, type Stage, type StageContext, type StageResult } from '../../core/stage.ts';
 import { isRecord, parseYamlDoc } from '../../core/yaml.ts';
-import { fileOrArtifact, kubeFor, productOf } from '../common.ts';
+import { fileOrArtifact, productOf, requireKube, withAgentLock } from '../common.ts';
 import { passFlags } from '../flags.ts';
 import { PHASES, spec } from './spec.ts';
 
@@ -87,8 +87,9 @@ async function run(ctx: StageContext): Promise<StageResult> {
   if (!recipe) throw new InputError('recipe', 'is required: give a recipe file, cm:// URI or URL, or recipe-artifact');
   const snapshot = await fileOrArtifact(ctx, 'snapshot', 'snapshot-artifact');
   if (!snapshot && inputs.bool('no-cluster')) throw new InputError('snapshot', 'is required with no-cluster (there is no cluster to capture one from)');
-  const needsCluster = !inputs.bool('no-cluster') || [recipe, snapshot].some((r) => r?.startsWith('cm://'));
-  const kube = needsCluster ? await kubeFor(ctx) : { args: [], env: {} };
+  const offline = inputs.bool('no-cluster');
+  const cmRef = [recipe, snapshot].find((r) => r?.startsWith('cm://'));
+  const kube = !offline ? await requireKube(ctx, 'validating a cluster (or set no-cluster)') : cmRef ? await requireKube(ctx, `reading ${cmRef}`) : { args: [], env: {} };
   const args = validateArgs(ctx, recipe, snapshot, kube.args);
   const output = ctx.resolve(inputs.string('output'));
 
@@ -96,7 +97,10 @@ async function run(ctx: StageContext): Promise<StageResult> {
   // phase fails with --fail-on-error (report written): tell them apart by the report.
   let gateError: AicrError | undefined;
   const counts = await produceFileAtomic(output, async (tmp) => {
-    const r = await log.step('aicr.validate', { args }, () => ctx.aicr.run('validate', [...args, '--output', tmp], { env: kube.env, okCodes: [0, 8] }));
+    const validate = (): Promise<AicrRun> =>
+      log.step('aicr.validate', { args }, () => ctx.aicr.run('validate', [...args, '--output', tmp], { env: kube.env, okCodes: [0, 8] }));
+    // Against a cluster aicr deploys its agent (without a snapshot) and validator Jobs under shared names.
+    const r = offline || !('target' in kube) ? await validate() : await withAgentLock(ctx, kube.target, `validate ${inputs.string('namespace') || 'aicr-validation'}`, validate);
     const text = await fs.readFile(tmp, 'utf8').catch(() => '');
     if (r.exitCode !== 0) {
       const err = new AicrError(r.command, r.exitCode, failureDetail(r.stderr, r.stdout));

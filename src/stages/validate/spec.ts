@@ -1,5 +1,5 @@
 import { artifactOutputs, commonInputs, type StageSpec } from '../../core/spec.ts';
-import { kubeconfigInput } from '../common.ts';
+import { kubeconfigInput, lockTimeoutInput } from '../common.ts';
 
 /** Phases of the pinned aicr v0.11.1 (`pkg/cli/validate.go`). */
 export const PHASES = ['deployment', 'performance', 'conformance', 'all'] as const;
@@ -33,6 +33,7 @@ export const spec: StageSpec = {
     { name: 'toleration', description: 'Tolerations, one `key=value:Effect` per line.', kind: 'list' },
     { name: 'require-gpu', description: 'Request a GPU for the agent pod.', kind: 'boolean', default: 'false' },
     { name: 'no-cleanup', description: 'Keep the Jobs and RBAC afterwards.', kind: 'boolean', default: 'false' },
+    lockTimeoutInput,
     { name: 'evidence-dir', description: 'Directory for CNCF conformance evidence (`--evidence-dir`, needs phase conformance).', kind: 'string' },
     { name: 'cncf-submission', description: 'Collect CNCF submission evidence (needs evidence-dir).', kind: 'boolean', default: 'false' },
     { name: 'feature', description: 'Evidence features, one per line (needs cncf-submission).', kind: 'list' },
