@@ -55,7 +55,9 @@ function findDyff(): string | undefined {
   return r.status === 0 && fs.existsSync(cached) ? cached : undefined;
 }
 
-const aicr = process.env.AICR_BIN || which('aicr');
+const toolsBin = process.env.AICR_CI_TOOLS_BIN || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'aicr-ci', 'bin');
+// Same lookup as the tests: AICR_BIN, then what scripts/setup-env.mjs installed, then PATH.
+const aicr = process.env.AICR_BIN || (fs.existsSync(path.join(toolsBin, 'aicr')) ? path.join(toolsBin, 'aicr') : which('aicr'));
 const aicrHasDiff = aicr ? spawnSync(aicr, ['diff', '--help'], { stdio: 'ignore' }).status === 0 : false;
 const aicrVersion = aicr ? (/\d+\.\d+\.\d+/.exec(spawnSync(aicr, ['--version'], { encoding: 'utf8' }).stdout)?.[0] ?? '') : '';
 const dyff = findDyff();
