@@ -70,7 +70,7 @@ const rows: [string, string][] = [
   ['recipe (eks/h100/training)', `${recipe['recipe-path']}  (${(JSON.parse(recipe.components) as unknown[]).length} components; overlays ${recipe['applied-overlays']})`],
   ['bundle', `${bundle['bundle-dir']}  (${bundle['file-count']} files; checksums.txt sha256 ${bundle['checksums-sha256'].slice(0, 16)}…)`],
   ['deploy (dry-run)', `verified ${deploy['verified-files']} files; plan: ${plan.map((s) => s.component).join(' → ')}`],
-  ['validation report', `${validate['report-path']}  (${validate.outcome}: ${validate.tests} checks, ${validate.skipped} skipped with no-cluster)`],
+  ['validation report', `${validate['report-path']}  (${validate.outcome}: ${validate.tests} checks — ${validate.passed} passed, ${validate.failed} failed, ${validate.skipped} skipped with no-cluster)`],
   ['drift check', `${drift.outcome}: ${drift.changes} changes, ${drift.hidden} hidden as noise; report ${drift['report-dir']}`],
   ['artifacts', artifacts],
   ['summary (Markdown)', path.join(out, 'summary.md')],

@@ -33,6 +33,14 @@ function npmCi() {
 
 /** go install `pkg@version` into `bin` unless `bin/name` already reports `want` (from `versionArgs`). */
 function goInstall(name, pkg, version, { ldflags, versionArgs, want } = {}) {
+  const own = process.env[`${name.toUpperCase()}_BIN`];
+  if (own) {
+    if (existsSync(own)) {
+      log(`${name}: using ${name.toUpperCase()}_BIN=${own} (not installing)`);
+      return true;
+    }
+    log(`${name.toUpperCase()}_BIN=${own} does not exist; installing ${name} instead`);
+  }
   const target = join(bin, name);
   const stamp = `${target}.version`;
   if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === `${pkg}@${version}`) {

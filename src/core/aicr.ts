@@ -101,7 +101,7 @@ export class Aicr {
       });
     } catch (err) {
       throw new StageError(
-        `cannot run aicr at '${this.bin}': ${(err as Error).message}. Install it with the root setup action (uses: nvidia/aicr@v1) or set input aicr-path`,
+        `cannot run aicr at '${this.bin}': ${(err as Error).message.replace(/\.+$/, '')}. Install aicr (GitHub: the root action nvidia/aicr@v1; shell: aicr-ci setup, or go install github.com/NVIDIA/aicr/cmd/aicr) and put it on PATH, or point input aicr-path (--aicr-path, AICR_CI_AICR_PATH) at it`,
         { cause: err },
       );
     }

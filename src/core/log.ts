@@ -62,8 +62,9 @@ export class StageLog {
       return;
     }
     const counts = e.counts ? Object.entries(e.counts).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    // Failures reach the user once, through Platform.fail; in text mode the event is detail.
     this.#platform.log(
-      e.status === 'error' ? 'error' : 'debug',
+      'debug',
       `${e.event} ${e.status} in ${e.duration_ms} ms${counts ? ` (${counts})` : ''}${e.error ? `: ${e.error}` : ''}`,
     );
   }

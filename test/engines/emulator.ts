@@ -94,13 +94,39 @@ function scratch(prefix: string): string {
 }
 
 /** The "image": a bin dir with `aicr-ci` (this checkout's CLI) and `aicr`. */
+/**
+ * Where the "image" is inside a step: the checkout, aicr's directory and the
+ * image's bin directory are bind-mounted under a private tmpfs on /mnt, so a
+ * step sees them whatever the host path (a checkout under /tmp would be hidden
+ * by the pod's /tmp emptyDir; one under /root is not traversable by UID 65532).
+ */
+const IMAGE = { app: '/mnt/app', aicr: '/mnt/aicr-bin', bin: '/mnt/image-bin' } as const;
+
+/** A host path inside the checkout, as a step sees it. */
+function inImage(p: string): string {
+  const rel = path.relative(ROOT, p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? p : path.join(IMAGE.app, rel);
+}
+
 function imageBin(opts: EmulationOptions): string {
   const bin = scratch('image-bin-');
-  const node = process.execPath;
-  const entry = opts.cli === 'dist' ? path.join(ROOT, 'dist', 'cli', 'index.js') : path.join(ROOT, 'src', 'entries', 'cli.ts');
+  const node = inImage(process.execPath);
+  const entry = inImage(opts.cli === 'dist' ? path.join(ROOT, 'dist', 'cli', 'index.js') : path.join(ROOT, 'src', 'entries', 'cli.ts'));
   fs.writeFileSync(path.join(bin, 'aicr-ci'), `#!/bin/sh\nexec '${node}' '${entry}' "$@"\n`, { mode: 0o755 });
-  fs.symlinkSync(opts.aicr, path.join(bin, 'aicr'));
+  fs.symlinkSync(path.join(IMAGE.aicr, path.basename(fs.realpathSync(opts.aicr))), path.join(bin, 'aicr'));
   return bin;
+}
+
+/** Shell lines that lay out {@link IMAGE} in the step's mount namespace (before any pod volume). */
+function imageMounts(bin: string, aicr: string): string[] {
+  const bind = (source: string, target: string): string[] => [`mount --bind ${shq(source)} ${shq(target)}`, `mount -o remount,bind,ro ${shq(target)}`];
+  return [
+    'mount -t tmpfs -o mode=755 aicr-image /mnt',
+    `mkdir -p ${Object.values(IMAGE).map(shq).join(' ')}`,
+    ...bind(ROOT, IMAGE.app),
+    ...bind(path.dirname(fs.realpathSync(aicr)), IMAGE.aicr),
+    ...bind(bin, IMAGE.bin),
+  ];
 }
 
 /** A mount inside the step's namespace: host directory `source` at `target`. */
@@ -136,16 +162,17 @@ async function runContainer(name: string, c: Container, mounts: Mount[], podUser
       spawnSync('find', [m.source, '-type', 'd', '-exec', 'chmod', 'g+s', '{}', '+']);
     }
   }
+  const bin = imageBin(opts);
   const setup = [
     'set -e',
+    ...imageMounts(bin, opts.aicr),
     ...mounts.flatMap((m) => [`mkdir -p ${shq(m.target)}`, `mount --bind ${shq(m.source)} ${shq(m.target)}`, ...(m.readOnly ? [`mount -o remount,bind,ro ${shq(m.target)}`] : [])]),
     ...(c.securityContext?.readOnlyRootFilesystem ? ['mount -o remount,bind,ro / 2>/dev/null || true'] : []),
     `cd ${shq(c.workingDir || '/')}`,
     `exec setpriv --reuid=${uid} --regid=${gid} ${podUser.fsGroup !== undefined ? `--groups=${podUser.fsGroup}` : '--clear-groups'} -- "$@"`,
   ].join('\n');
   const argv = [...(c.command ?? []), ...(c.args ?? [])];
-  const bin = imageBin(opts);
-  const childEnv = { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, ...(opts.imageEnv ?? {}), ...env };
+  const childEnv = { PATH: `${IMAGE.bin}:/usr/local/bin:/usr/bin:/bin`, ...(opts.imageEnv ?? {}), ...env };
   return await new Promise<StepRun>((resolve) => {
     const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', setup, 'sh', ...argv], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -70,11 +70,12 @@ async function run(ctx: StageContext): Promise<StageResult> {
     'commit-sha': '',
     'gitops-changed': 'false',
   };
-  const head = `Bundle ${code(bundleDir)} (${plan.deployer}): ${report.entries.length} files verified, checksums.txt sha256 ${code(report.checksumsSha256)}${expected ? ' (matches the approved bundle)' : ''}`;
+  const from = inputs.optional('bundle-artifact') ? `artifact ${code(inputs.string('bundle-artifact'))}` : code(bundleDir);
+  const head = `Bundle ${from} (${plan.deployer}): ${report.entries.length} files verified, checksums.txt sha256 ${code(report.checksumsSha256)}${expected ? ' (matches the approved bundle)' : ''}`;
 
   if (inputs.bool('dry-run')) {
     log.info(`dry-run: would ${mode === 'gitops' ? `commit the bundle to ${inputs.string('gitops-repo')}/${inputs.string('gitops-path')}` : `run deploy.sh for ${plan.steps.length} components`}:`);
-    for (const s of plan.steps) log.info(`  ${s.order}. ${s.component} ${s.chart}@${s.version} → ${s.namespace}`);
+    for (const s of plan.steps) log.info(`  ${s.order}. ${s.component}${s.chart ? ` (${s.chart}@${s.version})` : ''} → ${s.namespace}`);
     return { outputs, summary: sections('## AICR deploy (dry-run: nothing was run)', head, planTable(plan)) };
   }
 
