@@ -113,11 +113,11 @@ export const FACTS: Readonly<Record<EngineStage, EngineFacts>> = {
   },
   deploy: {
     summary: "Verify an AICR bundle's checksums, then deploy it, print the plan, or commit it to GitOps.",
-    tektonResults: ['checksums-sha256', 'verified-files', 'deployer', 'deployed', 'commit-sha', 'gitops-changed'],
-    tektonNotResults: { plan: 'a JSON list that grows with the bundle; it is in the summary file and the step log' },
-    argoFixed: {},
+    tektonResults: ['checksums-sha256', 'verified-files', 'deployer', 'deployed', 'commit-sha', 'gitops-changed', 'record-path'],
+    tektonNotResults: { plan: 'a JSON list that grows with the bundle; it is in the deploy record, the summary file and the step log' },
+    argoFixed: { record: `${W}/out/deploy-record.json` },
     argoInputArtifacts: [{ name: 'bundle', path: `${W}/in/bundle`, input: 'bundle', description: 'Bundle directory; set parameter `bundle` to its path.' }],
-    argoOutputArtifacts: [],
+    argoOutputArtifacts: [{ name: 'record', path: `${W}/out/deploy-record.json`, file: true, description: 'The deploy record (JSON): verified digest, plan, what was done.' }],
     tags: 'aicr,gpu,deploy,helm,gitops',
   },
   'drift-check': {

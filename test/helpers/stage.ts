@@ -5,6 +5,7 @@
 import { runStage } from '../../src/core/runner.ts';
 import { ShellPlatform } from '../../src/platforms/shell.ts';
 import { STAGE_LOADERS } from '../../src/stages/index.ts';
+import { tempDir } from './env.ts';
 
 export interface StageRun {
   code: number;
@@ -25,7 +26,9 @@ export async function runShellStage(stage: string, flags: Record<string, string>
   // The CLI has one environment: apply `env` to the process for the run, as a shell would.
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
-  const platform = new ShellPlatform(new Map(Object.entries(flags)), process.env, {
+  // Relative products land in a fresh directory, never in the checkout.
+  const withDir = { 'working-directory': tempDir('aicr-ci-stage-'), ...flags };
+  const platform = new ShellPlatform(new Map(Object.entries(withDir)), process.env, {
     stdout: (x) => {
       stdout += x;
     },

@@ -47,7 +47,7 @@ describe('deploy stage (real aicr bundle)', { skip: NO_AICR }, () => {
   });
 
   it('dry-run verifies every entry and prints the plan in deployment order', async () => {
-    const r = await runShellStage('deploy', { bundle, 'dry-run': 'true' });
+    const r = await runShellStage('deploy', { bundle, 'dry-run': 'true', record: path.join(tempDir(), 'record.json') });
     assert.equal(r.code, 0, r.stderr);
     const lines = fs.readFileSync(path.join(bundle, 'checksums.txt'), 'utf8').trim().split('\n');
     assert.equal(Number(r.outputs['verified-files']), lines.length);
@@ -57,6 +57,11 @@ describe('deploy stage (real aicr bundle)', { skip: NO_AICR }, () => {
     assert.deepEqual(plan.map((s) => s.component), recipe.deploymentOrder);
     assert.equal(r.outputs.deployed, 'false');
     assert.equal(r.outputs.deployer, 'helm');
+    const record = JSON.parse(fs.readFileSync(r.outputs['record-path'], 'utf8')) as { what: string; checksumsSha256: string; plan: { component: string }[]; deployed: boolean };
+    assert.equal(record.what, 'dry-run');
+    assert.equal(record.checksumsSha256, r.outputs['checksums-sha256']);
+    assert.deepEqual(record.plan.map((s) => s.component), recipe.deploymentOrder);
+    assert.equal(record.deployed, false);
   });
 
   const tamperings: [string, (dir: string) => void, RegExp][] = [

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { shellQuote, stripAnsi } from '../../core/aicr.ts';
 import { InputError, StageError } from '../../core/errors.ts';
-import { listFiles } from '../../core/fsutil.ts';
+import { listFiles, writeFileAtomic } from '../../core/fsutil.ts';
 import { code, sections, table } from '../../core/markdown.ts';
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
-import { dirOrArtifact, requireKube } from '../common.ts';
+import { dirOrArtifact, productOf, requireKube } from '../common.ts';
 import { verifyChecksums } from './checksums.ts';
 import { commitBundle } from './gitops.ts';
 import { readPlan, type Plan } from './plan.ts';
@@ -70,13 +70,32 @@ async function run(ctx: StageContext): Promise<StageResult> {
     'commit-sha': '',
     'gitops-changed': 'false',
   };
+  const recordPath = ctx.resolve(inputs.string('record'));
+  /** Write the deploy record (the stage's product) and return the result around it. */
+  const finish = async (what: string, summary: string): Promise<StageResult> => {
+    const record = {
+      at: new Date().toISOString(),
+      what,
+      bundle: inputs.optional('bundle-artifact') ? { artifact: inputs.string('bundle-artifact') } : { dir: bundleDir },
+      checksumsSha256: report.checksumsSha256,
+      approvedChecksumsSha256: expected ?? null,
+      verifiedFiles: report.entries.length,
+      deployer: plan.deployer,
+      plan: plan.steps,
+      deployed: outputs.deployed === 'true',
+      gitops: outputs['commit-sha'] ? { commit: outputs['commit-sha'], changed: outputs['gitops-changed'] === 'true' } : null,
+    };
+    await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 2)}\n`);
+    outputs['record-path'] = recordPath;
+    return { outputs, product: productOf(recordPath), summary };
+  };
   const from = inputs.optional('bundle-artifact') ? `artifact ${code(inputs.string('bundle-artifact'))}` : code(bundleDir);
   const head = `Bundle ${from} (${plan.deployer}): ${report.entries.length} files verified, checksums.txt sha256 ${code(report.checksumsSha256)}${expected ? ' (matches the approved bundle)' : ''}`;
 
   if (inputs.bool('dry-run')) {
     log.info(`dry-run: would ${mode === 'gitops' ? `commit the bundle to ${inputs.string('gitops-repo')}/${inputs.string('gitops-path')}` : `run deploy.sh for ${plan.steps.length} components`}:`);
     for (const s of plan.steps) log.info(`  ${s.order}. ${s.component}${s.chart ? ` (${s.chart}@${s.version})` : ''} → ${s.namespace}`);
-    return { outputs, summary: sections('## AICR deploy (dry-run: nothing was run)', head, planTable(plan)) };
+    return finish('dry-run', sections('## AICR deploy (dry-run: nothing was run)', head, planTable(plan)));
   }
 
   if (mode === 'gitops') {
@@ -99,9 +118,9 @@ async function run(ctx: StageContext): Promise<StageResult> {
     );
     outputs['commit-sha'] = res.commit;
     outputs['gitops-changed'] = String(res.changed);
-    return {
-      outputs,
-      summary: sections(
+    return finish(
+      'gitops',
+      sections(
         '## AICR deploy (GitOps)',
         head,
         res.changed
@@ -109,7 +128,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
           : `${code(inputs.string('gitops-path'))} already matched the bundle; no commit.`,
         planTable(plan),
       ),
-    };
+    );
   }
 
   const script = path.join(bundleDir, 'deploy.sh');
@@ -138,7 +157,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
   const failed = BEST_EFFORT_FAILED.exec(result.stdout);
   if (failed) throw new StageError(`deploy.sh (--best-effort) finished but components failed:${failed[1]}`);
   outputs.deployed = 'true';
-  return { outputs, summary: sections('## AICR deploy', head, `deploy.sh ran to success with ${code(args.join(' ') || '(defaults)')}.`, planTable(plan)) };
+  return finish('deploy.sh', sections('## AICR deploy', head, `deploy.sh ran to success with ${code(args.join(' ') || '(defaults)')}.`, planTable(plan)));
 }
 
 export const stage: Stage = { spec, run };

@@ -1,4 +1,4 @@
-import { commonInputs, type StageSpec } from '../../core/spec.ts';
+import { artifactOutputs, commonInputs, type StageSpec } from '../../core/spec.ts';
 import { kubeconfigInput } from '../common.ts';
 
 export const spec: StageSpec = {
@@ -40,7 +40,13 @@ export const spec: StageSpec = {
     { name: 'gitops-message', description: 'Commit message.', kind: 'string', default: 'aicr: update bundle' },
     { name: 'gitops-author-name', description: 'Commit author name.', kind: 'string', default: 'github-actions[bot]' },
     { name: 'gitops-author-email', description: 'Commit author email.', kind: 'string', default: '41898282+github-actions[bot]@users.noreply.github.com' },
-    ...commonInputs('deploy', { product: false }),
+    {
+      name: 'record',
+      description: 'Where to write the deploy record (JSON: the verified bundle digest, the plan, what was done), the product this stage uploads.',
+      kind: 'string',
+      default: 'deploy-record.json',
+    },
+    ...commonInputs('deploy', { product: true }),
   ],
   outputs: [
     { name: 'checksums-sha256', description: 'SHA-256 of the verified checksums.txt.' },
@@ -50,5 +56,7 @@ export const spec: StageSpec = {
     { name: 'deployed', description: '`true` when deploy.sh ran to success, `false` for dry-run and gitops.' },
     { name: 'commit-sha', description: 'GitOps commit (HEAD when nothing changed).' },
     { name: 'gitops-changed', description: '`true` when the GitOps commit changed anything.' },
+    { name: 'record-path', description: 'Absolute path of the deploy record.' },
+    ...artifactOutputs,
   ],
 };
