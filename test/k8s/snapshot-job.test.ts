@@ -22,7 +22,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { resolveKube } from '../../src/core/kubeconfig.ts';
 import { acquireLease, type HeldLease } from '../../src/core/lease.ts';
-import { AGENT_LOCK as SNAPSHOT_LOCK } from '../../src/stages/common.ts';
+import { AGENT_LOCK as SNAPSHOT_LOCK } from '../../src/stages/agent-lock.ts';
 import { AICR, NO_AICR, tempDir } from '../helpers/env.ts';
 import { createNamespace, deleteNamespace, getConfigMap, K8S, kubeApi, NO_K8S, waitFor } from '../helpers/k8s.ts';
 import { NodePlayer, type PodObj } from '../helpers/k8s-node.ts';

@@ -28,7 +28,8 @@ import { code, sections, table } from '../../core/markdown.ts';
 import { parseSnapshot, snapshotFacts, type SnapshotFacts } from '../../core/snapshot-doc.ts';
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
 import { checkSelectors, checkTolerations, passFlags, rejectCommas } from '../flags.ts';
-import { kubeFor, requireKube, withAgentLock } from '../common.ts';
+import { withAgentLock } from '../agent-lock.ts';
+import { kubeFor, requireKube } from '../common.ts';
 import { snapshotProblems } from './checks.ts';
 import { spec } from './spec.ts';
 

@@ -1,5 +1,6 @@
 import { artifactOutputs, commonInputs, type StageSpec } from '../../core/spec.ts';
-import { kubeconfigInput, lockTimeoutInput } from '../common.ts';
+import { lockTimeoutInput } from '../agent-lock.ts';
+import { kubeconfigInput } from '../common.ts';
 
 export const spec: StageSpec = {
   name: 'snapshot',

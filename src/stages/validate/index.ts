@@ -8,7 +8,8 @@ import { produceFileAtomic } from '../../core/fsutil.ts';
 import { code, sections, table } from '../../core/markdown.ts';
 import { EXIT, type Stage, type StageContext, type StageResult } from '../../core/stage.ts';
 import { isRecord, parseYamlDoc } from '../../core/yaml.ts';
-import { fileOrArtifact, productOf, requireKube, withAgentLock } from '../common.ts';
+import { withAgentLock } from '../agent-lock.ts';
+import { fileOrArtifact, productOf, requireKube } from '../common.ts';
 import { passFlags } from '../flags.ts';
 import { PHASES, spec } from './spec.ts';
 

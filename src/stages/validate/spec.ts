@@ -1,5 +1,6 @@
 import { artifactOutputs, commonInputs, type StageSpec } from '../../core/spec.ts';
-import { kubeconfigInput, lockTimeoutInput } from '../common.ts';
+import { lockTimeoutInput } from '../agent-lock.ts';
+import { kubeconfigInput } from '../common.ts';
 
 /** Phases of the pinned aicr v0.11.1 (`pkg/cli/validate.go`). */
 export const PHASES = ['deployment', 'performance', 'conformance', 'all'] as const;
