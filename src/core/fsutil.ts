@@ -134,3 +134,34 @@ export async function readFileCapped(file: string, maxBytes: number): Promise<Bu
   }
   return fs.readFile(file);
 }
+
+/**
+ * The document to use inside a downloaded artifact directory: `inner` when
+ * given (it must stay inside `dir`), else the only file with one of
+ * `extensions` (`.meta.json` sidecars ignored).
+ *
+ * @param fail - builds the error to throw from a message, so callers can name their input.
+ * @param hint - appended when the artifact holds zero or several candidates (which input picks one).
+ * @returns an absolute path (not checked to exist when `inner` is given).
+ */
+export async function documentInArtifact(
+  dir: string,
+  artifact: string,
+  inner: string | undefined,
+  fail: (message: string) => Error,
+  hint: string,
+  extensions: readonly string[] = ['.yaml', '.yml', '.json'],
+): Promise<string> {
+  if (inner) {
+    const p = path.resolve(dir, inner);
+    if (!p.startsWith(path.resolve(dir) + path.sep)) throw fail(`'${inner}' escapes the directory of artifact '${artifact}'`);
+    return p;
+  }
+  const entries = (await fs.readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && extensions.includes(path.extname(e.name)) && !e.name.endsWith('.meta.json'))
+    .map((e) => path.join(e.parentPath, e.name));
+  if (entries.length !== 1) {
+    throw fail(`artifact '${artifact}' holds ${entries.length} ${extensions.join('/')} files (${entries.map((e) => path.relative(dir, e)).join(', ') || 'none'}); ${hint}`);
+  }
+  return entries[0];
+}

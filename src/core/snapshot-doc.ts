@@ -5,7 +5,7 @@
  * `measurements[]` of `{type, subtypes[]: {subtype, data: {key: reading}}}`.
  */
 import { FileError } from './errors.ts';
-import { isRecord, parseYamlDoc, readYamlFile } from './yaml.ts';
+import { isRecord, parseYamlDoc } from './yaml.ts';
 
 /** A reading: aicr's `Reading` is string, int, float or bool. */
 export type Reading = string | number | boolean | null;
@@ -78,11 +78,6 @@ export function asSnapshot(doc: unknown, source: string): SnapshotDoc {
 /** Parse snapshot text (YAML or JSON). */
 export function parseSnapshot(text: string, source: string): SnapshotDoc {
   return asSnapshot(parseYamlDoc(text, source), source);
-}
-
-/** Load a snapshot file. */
-export async function loadSnapshot(file: string): Promise<SnapshotDoc> {
-  return asSnapshot(await readYamlFile(file), file);
 }
 
 /** One reading by `{type}.{subtype}.{key}` identity, or undefined. */

@@ -4,10 +4,8 @@
  * URLs with bounded retries (src/core/http.ts), and, for baselines, the
  * artifact of the last successful run of a GitHub workflow.
  */
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { errorMessage, FileError, StageError } from '../core/errors.ts';
-import { writeFileAtomic } from '../core/fsutil.ts';
+import { documentInArtifact, writeFileAtomic } from '../core/fsutil.ts';
 import { DEFAULT_RETRY, httpGet, type RetryPolicy } from '../core/http.ts';
 import { parseCmUri, readCmDocument, writeCmDocument, type KubeTarget } from '../core/kube.ts';
 import { MAX_SNAPSHOT_BYTES, parseSnapshotText, readTextCapped, type DriftSnapshot } from './snapshot.ts';
@@ -186,20 +184,7 @@ export async function findLastSuccessfulRun(q: LastRunQuery): Promise<FoundRun> 
  * @throws StageError when there is none, several, or `inner` escapes the directory.
  */
 export async function snapshotInArtifact(dir: string, artifact: string, inner?: string): Promise<string> {
-  if (inner) {
-    const p = path.resolve(dir, inner);
-    if (!p.startsWith(path.resolve(dir) + path.sep)) throw new StageError(`'${inner}' escapes the directory of artifact '${artifact}'`);
-    return p;
-  }
-  const entries = (await fs.readdir(dir, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile() && /\.(ya?ml|json)$/.test(e.name) && !e.name.endsWith('.meta.json'))
-    .map((e) => path.join(e.parentPath, e.name));
-  if (entries.length !== 1) {
-    throw new StageError(
-      `artifact '${artifact}' holds ${entries.length} YAML/JSON files (${entries.map((e) => path.relative(dir, e)).join(', ') || 'none'}); name the one to use with the baseline input`,
-    );
-  }
-  return entries[0];
+  return documentInArtifact(dir, artifact, inner, (m) => new StageError(m), 'name the one to use with the baseline input');
 }
 
 /** File name of a promoted baseline inside its artifact. */

@@ -8,6 +8,7 @@ import type { KubeTarget } from '../core/kubeconfig.ts';
 import { parseGoDuration, withLease } from '../core/lease.ts';
 import type { InputSpec } from '../core/spec.ts';
 import type { StageContext } from '../core/stage.ts';
+import { runUrl } from './common.ts';
 
 /** The Lease that makes aicr agent runs on one cluster take turns (see src/core/lease.ts). */
 export const AGENT_LOCK = { namespace: 'default', name: 'aicr-ci-snapshot' } as const;
@@ -33,7 +34,7 @@ export async function withAgentLock<T>(ctx: StageContext, target: KubeTarget, la
     ctx.log.info("running without the agent lock (lock-timeout 0s): a parallel aicr agent run on this cluster can break this one");
     return fn();
   }
-  const runUrl = ctx.env.GITHUB_RUN_ID ? ` ${ctx.env.GITHUB_SERVER_URL}/${ctx.env.GITHUB_REPOSITORY}/actions/runs/${ctx.env.GITHUB_RUN_ID}` : '';
-  const holder = `${label} on ${os.hostname()} pid ${process.pid}${runUrl}`;
+  const url = runUrl(ctx.env);
+  const holder = `${label} on ${os.hostname()} pid ${process.pid}${url ? ` ${url}` : ''}`;
   return withLease(target, { ...AGENT_LOCK, holder, timeoutMs, info: (m) => ctx.log.info(m), warn: (m) => ctx.log.warning(m) }, fn);
 }

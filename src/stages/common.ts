@@ -5,6 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { FileError, InputError } from '../core/errors.ts';
+import { documentInArtifact } from '../core/fsutil.ts';
 import { describeTarget, kubeArgs, resolveKube, type KubeArgs, type KubeTarget } from '../core/kubeconfig.ts';
 import type { InputSpec } from '../core/spec.ts';
 import type { StageContext } from '../core/stage.ts';
@@ -17,6 +18,11 @@ export const kubeconfigInput: InputSpec = {
   kind: 'string',
   secret: false,
 };
+
+/** The URL of the GitHub Actions run this stage is part of, or `''` elsewhere. */
+export function runUrl(env: Readonly<Record<string, string | undefined>>): string {
+  return env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : '';
+}
 
 /** True for inputs aicr reads itself: `cm://`, `http://`, `https://`. */
 export function isRemote(ref: string): boolean {
@@ -68,22 +74,16 @@ export async function fileOrArtifact(
   const artifact = artifactInput ? ctx.inputs.optional(artifactInput) : undefined;
   if (artifact && artifactInput) {
     const dir = await ctx.downloadArtifact(artifact);
-    if (ref) {
-      const inside = path.resolve(dir, ref);
-      if (!inside.startsWith(path.resolve(dir) + path.sep)) throw new InputError(pathInput, `'${ref}' escapes the artifact directory`);
-      await mustExist(inside, pathInput, `in artifact '${artifact}'`);
-      return inside;
-    }
-    const entries = (await fs.readdir(dir, { recursive: true, withFileTypes: true }))
-      .filter((e) => e.isFile() && extensions.includes(path.extname(e.name)) && !e.name.endsWith('.meta.json'))
-      .map((e) => path.join(e.parentPath, e.name));
-    if (entries.length !== 1) {
-      throw new InputError(
-        artifactInput,
-        `artifact '${artifact}' holds ${entries.length} ${extensions.join('/')} files (${entries.map((e) => path.relative(dir, e)).join(', ') || 'none'}); set input '${pathInput}' to the one to use`,
-      );
-    }
-    return entries[0];
+    const file = await documentInArtifact(
+      dir,
+      artifact,
+      ref,
+      (m) => new InputError(ref ? pathInput : artifactInput, m),
+      `set input '${pathInput}' to the one to use`,
+      extensions,
+    );
+    if (ref) await mustExist(file, pathInput, `in artifact '${artifact}'`);
+    return file;
   }
   if (!ref) return undefined;
   if (isRemote(ref)) return ref;

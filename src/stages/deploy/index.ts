@@ -2,6 +2,7 @@
  * deploy stage: verify the bundle, then deploy.sh, dry-run plan, or GitOps commit.
  */
 import { getExecOutput } from '@actions/exec';
+import { which } from '@actions/io';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { shellQuote, stripAnsi } from '../../core/aicr.ts';
@@ -25,17 +26,6 @@ export function deployScriptArgs(wait: boolean, bestEffort: boolean, retries: nu
   if (bestEffort) args.push('--best-effort');
   if (retries !== undefined) args.push('--retries', String(retries));
   return args;
-}
-
-function onPath(bin: string, env: Readonly<Record<string, string | undefined>>): boolean {
-  return (env.PATH ?? '').split(path.delimiter).some((d) => {
-    try {
-      fs.accessSync(path.join(d, bin), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 function planTable(plan: Plan): string {
@@ -135,7 +125,8 @@ async function run(ctx: StageContext): Promise<StageResult> {
   if (plan.deployer !== 'helm' || !fs.existsSync(script)) {
     throw new InputError('mode', `bundle ${bundleDir} has no deploy.sh (an ${plan.deployer} bundle); use mode gitops to hand it to Argo CD`);
   }
-  const missing = ['kubectl', 'helm'].filter((b) => !onPath(b, ctx.env));
+  const missing: string[] = [];
+  for (const b of ['kubectl', 'helm']) if (!(await which(b))) missing.push(b);
   if (missing.length > 0) throw new StageError(`deploy.sh needs ${missing.join(' and ')} on PATH; install them before this step (nothing was run)`);
   const kube = await requireKube(ctx, 'deploy.sh');
   const args = deployScriptArgs(inputs.bool('wait'), inputs.bool('best-effort'), inputs.int('retries'));

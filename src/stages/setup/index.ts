@@ -6,6 +6,7 @@
  * (`<sha256>  <file>` lines), under `<base>/v<version>/`.
  */
 import { getExecOutput } from '@actions/exec';
+import { which } from '@actions/io';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,19 +46,6 @@ export async function aicrVersionOf(bin: string): Promise<string> {
   }
 }
 
-async function which(bin: string, env: Readonly<Record<string, string | undefined>>): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const p = path.join(dir, bin);
-    try {
-      await fs.access(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* keep looking */
-    }
-  }
-  return undefined;
-}
-
 async function run(ctx: StageContext): Promise<StageResult> {
   const { inputs, log } = ctx;
   const version = bareVersion(inputs.string('version'));
@@ -77,7 +65,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
     summary: sections('## aicr set up', `aicr ${code(version)} (${platform.os}/${platform.arch}) at ${code(binPath)}: ${how}.`),
   });
 
-  const onPath = await which('aicr', ctx.env);
+  const onPath = await which('aicr'); // '' when absent
   if (onPath && (await aicrVersionOf(onPath)) === version) {
     log.info(`aicr ${version} already on PATH at ${onPath}`);
     return done(onPath, 'path', 'reused from PATH');

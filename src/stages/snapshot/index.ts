@@ -29,7 +29,7 @@ import { parseSnapshot, snapshotFacts, type SnapshotFacts } from '../../core/sna
 import type { Stage, StageContext, StageResult } from '../../core/stage.ts';
 import { checkSelectors, checkTolerations, passFlags, rejectCommas } from '../flags.ts';
 import { withAgentLock } from '../agent-lock.ts';
-import { kubeFor, requireKube } from '../common.ts';
+import { kubeFor, requireKube, runUrl } from '../common.ts';
 import { snapshotProblems } from './checks.ts';
 import { spec } from './spec.ts';
 
@@ -155,7 +155,7 @@ async function run(ctx: StageContext): Promise<StageResult> {
       sha256,
       mode,
       sourceNode: facts.sourceNode,
-      runUrl: ctx.env.GITHUB_RUN_ID ? `${ctx.env.GITHUB_SERVER_URL}/${ctx.env.GITHUB_REPOSITORY}/actions/runs/${ctx.env.GITHUB_RUN_ID}` : '',
+      runUrl: runUrl(ctx.env),
     };
     await writeFileAtomic(metadataPath, `${JSON.stringify(meta, null, 2)}\n`);
     files.push(path.basename(metadataPath));
